@@ -21,6 +21,13 @@ export function onUnauthorized(handler) {
   unauthorizedHandler = handler;
 }
 
+// Calls the handler set by onUnauthorized, for callers that find the
+// session gone by other means (an event stream that cannot reconnect).
+export function reportUnauthorized() {
+  csrfToken = null;
+  unauthorizedHandler();
+}
+
 // Sends a request and returns the parsed JSON body, or the text for a
 // text/plain response. Throws ApiError for an error status or a network
 // failure. `body` is sent as JSON when it is not undefined.
@@ -42,10 +49,7 @@ export async function request(method, path, body) {
     throw new ApiError(0, 'network', `The server could not be reached (${error.message}).`);
   }
 
-  if (response.status === 401 && path !== '/api/v1/session') {
-    csrfToken = null;
-    unauthorizedHandler();
-  }
+  if (response.status === 401 && path !== '/api/v1/session') reportUnauthorized();
   if (!response.ok) throw await errorFromResponse(response);
   if (response.status === 204) return null;
 

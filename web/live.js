@@ -1,3 +1,5 @@
+import { checkSession, reportUnauthorized } from './api.js';
+
 // A Server-Sent Events connection that survives server restarts.
 //
 // While the connection is only interrupted, the browser's EventSource
@@ -92,10 +94,26 @@ export class LiveStream {
 
     source.close();
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      if (!this.closed) this.open();
-    }, this.retryDelayMs);
+    this.retryTimer = setTimeout(() => this.reopen(), this.retryDelayMs);
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
+  }
+
+  // EventSource does not expose the status of a failed response, so ask
+  // whether the session still holds before opening again; a server that is
+  // down keeps the retries going.
+  async reopen() {
+    let sessionValid = true;
+    try {
+      sessionValid = await checkSession();
+    } catch {
+      sessionValid = true;
+    }
+    if (this.closed) return;
+    if (!sessionValid) {
+      reportUnauthorized();
+      return;
+    }
+    this.open();
   }
 
   close() {
