@@ -1,6 +1,6 @@
 // Calls to the taskrelay HTTP API (docs/api.md) with the dashboard's cookie
 // session. The session cookie is HttpOnly, so the only session state this
-// code holds is the CSRF token that POST and DELETE requests must carry.
+// code stores is the CSRF token that POST and DELETE requests must carry.
 
 let csrfToken = null;
 let unauthorizedHandler = () => {};

@@ -1,6 +1,6 @@
 // DOM building and the formatting of times, durations and sizes.
-// Times from the API are UTC ISO 8601 strings; everything shown is in the
-// viewer's time zone.
+// Times from the API are UTC ISO 8601 strings, and every time shown is in
+// the viewer's time zone.
 
 // Creates an element. Attributes whose name starts with "on" become event
 // listeners, `null`, `undefined` and `false` values are skipped, and children
@@ -90,11 +90,13 @@ export function formatDuration(ms) {
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
-// Formats the time since an API time as "12 s ago".
+// Formats the time since an API time as "12 s ago", or "just now" under a
+// second.
 export function formatAge(iso, nowMs = Date.now()) {
   const ms = parseTime(iso);
   if (ms === null) return '—';
-  return `${formatDuration(Math.max(0, nowMs - ms))} ago`;
+  const ageMs = nowMs - ms;
+  return ageMs < 1000 ? 'just now' : `${formatDuration(ageMs)} ago`;
 }
 
 // Formats a byte count as "512 B", "3.4 KiB" or "1.2 MiB".
@@ -105,7 +107,7 @@ export function formatBytes(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
-// Formats a JSON value for display; `null` and `undefined` show as a dash.
+// Formats a JSON value for display, with a dash for `null` and `undefined`.
 export function formatJson(value) {
   if (value === null || value === undefined) return '—';
   return JSON.stringify(value, null, 2);
@@ -120,7 +122,7 @@ export function statusBadge(status, testId) {
   return el('span', { class: `badge status-${status}`, 'data-testid': testId }, status);
 }
 
-// Creates a progress bar with an accessible value; update it with setProgress.
+// Creates a progress bar with an accessible value. setProgress updates it.
 export function progressBar(percent, label, testId) {
   const fill = el('span', { class: 'progress-fill' });
   const bar = el('span', {

@@ -16,7 +16,7 @@ const openStreams = new Set();
 let connectionListener = () => {};
 
 // Sets the function called with `true` when every open stream is connected
-// and `false` when at least one is not; the application shows a banner.
+// and `false` when at least one is not, so the application can show a banner.
 export function onConnectionChange(listener) {
   connectionListener = listener;
 }
@@ -98,9 +98,9 @@ export class LiveStream {
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
   }
 
-  // EventSource does not expose the status of a failed response, so ask
-  // whether the session still holds before opening again; a server that is
-  // down keeps the retries going.
+  // EventSource does not expose the status of a failed response, so check
+  // that the session is still valid before opening again. While the server
+  // is down the check fails too, and the retries go on.
   async reopen() {
     let sessionValid = true;
     try {

@@ -30,8 +30,8 @@ export class TaskTimeline {
     this.lastRenderedSeq = 0;
   }
 
-  // Replaces every event with at most `seq` by the server's list, which has
-  // the exact types; newer live ones stay.
+  // Replaces the events up to the list's highest `seq` by the server's list,
+  // which has the exact types. Newer live events stay.
   load(events) {
     const maxSeq = events.reduce((max, event) => Math.max(max, event.seq), 0);
     for (const seq of [...this.events.keys()]) {
@@ -97,17 +97,19 @@ function timelineRow(event) {
   );
 }
 
-// Renders one row per attempt: when it was queued, started and ended, its
-// final status and its last message.
+// Renders one row per attempt: its worker, when it was queued, started and
+// ended, its final status and its last message. Events carry `worker_id`
+// where the server stores it; the current attempt falls back to the task's.
 export function renderAttempts(container, events, task) {
   const attempts = new Map();
   for (const event of events) {
     const number = event.attempt ?? 1;
     if (!attempts.has(number)) {
-      attempts.set(number, { number, queuedAt: event.at, startedAt: null, endedAt: null, end: null, status: event.status, message: '' });
+      attempts.set(number, { number, queuedAt: event.at, startedAt: null, endedAt: null, end: null, status: event.status, message: '', workerId: null });
     }
     const attempt = attempts.get(number);
     attempt.status = event.status;
+    if (event.worker_id) attempt.workerId = event.worker_id;
     if (event.message) attempt.message = event.message;
     if (event.type === 'started' && !attempt.startedAt) attempt.startedAt = event.at;
     if (ENDING_TYPES.has(event.type)) {
@@ -124,6 +126,7 @@ export function renderAttempts(container, events, task) {
     const message = isCurrent && task.error && attempt.end === 'failed' ? task.error.split('\n', 1)[0] : attempt.message;
     return el('tr', { 'data-testid': 'attempt-row', 'data-attempt': attempt.number },
       el('td', { 'data-label': 'Attempt' }, `${attempt.number}${isCurrent ? ' (current)' : ''}`),
+      el('td', { 'data-label': 'Worker', class: 'mono' }, attempt.workerId || (isCurrent && task.worker_id) || '—'),
       el('td', { 'data-label': 'Queued', class: 'nowrap' }, formatDateTime(attempt.queuedAt)),
       el('td', { 'data-label': 'Started', class: 'nowrap' }, formatDateTime(attempt.startedAt)),
       el('td', { 'data-label': 'Ended', class: 'nowrap' }, formatDateTime(attempt.endedAt)),
@@ -140,7 +143,7 @@ export function renderAttempts(container, events, task) {
   container.replaceChildren(el('div', { class: 'table-wrap' },
     el('table', { class: 'table compact', 'data-testid': 'attempts' },
       el('thead', {}, el('tr', {},
-        ['Attempt', 'Queued', 'Started', 'Ended', 'Duration', 'Outcome', 'Last message']
+        ['Attempt', 'Worker', 'Queued', 'Started', 'Ended', 'Duration', 'Outcome', 'Last message']
           .map((title) => el('th', { scope: 'col' }, title)),
       )),
       el('tbody', {}, rows),
@@ -155,7 +158,7 @@ function outcomeBadge(endType) {
   return statusBadge(endType);
 }
 
-// Renders the artifact list; images are shown inline.
+// Renders the artifact list with images inline.
 export function renderArtifacts(container, taskId, artifacts) {
   if (!artifacts || artifacts.length === 0) {
     container.replaceChildren(el('p', { class: 'muted', 'data-testid': 'artifacts-empty' }, 'No artifacts.'));

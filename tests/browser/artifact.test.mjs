@@ -23,7 +23,8 @@ test('screenshot artifact shows inline', { timeout: 90000 }, async () => {
     return img && img.complete && img.naturalWidth > 0;
   }, null, { timeout: 10000 });
   const size = await image.evaluate((img) => ({ width: img.naturalWidth, height: img.naturalHeight }));
-  assert.ok(size.width > 0 && size.height > 0, `the image decoded with size ${JSON.stringify(size)}`);
+  assert.ok(size.width > 0, `the image has a width after decoding: ${JSON.stringify(size)}`);
+  assert.ok(size.height > 0, `the image has a height after decoding: ${JSON.stringify(size)}`);
   assert.match(await image.getAttribute('src'), new RegExp(`/api/v1/tasks/${task.id}/artifacts/.+\\.png$`));
   assert.deepEqual(page.errors, []);
 

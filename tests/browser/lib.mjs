@@ -84,15 +84,15 @@ export async function workerApi(apiPath) {
 }
 
 // Calls `check` every `intervalMs` until it returns a truthy value, which is
-// returned. Throws after `timeoutMs` with `what` and the last value seen.
-export async function waitFor(what, check, { timeoutMs = 30000, intervalMs = 200 } = {}) {
+// returned. Throws after `timeoutMs` with `description` and the last value.
+export async function waitFor(description, check, { timeoutMs = 30000, intervalMs = 200 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
     last = await check();
     if (last) return last;
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}; last value: ${JSON.stringify(last)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
