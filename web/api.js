@@ -32,6 +32,18 @@ export function reportUnauthorized() {
 // text/plain response. Throws ApiError for an error status or a network
 // failure. `body` is sent as JSON when it is not undefined.
 export async function request(method, path, body) {
+  try {
+    return await send(method, path, body);
+  } catch (error) {
+    // The CSRF token can be stale, e.g. after a sign-in in another tab
+    // replaced the session. The server rejected the request before acting
+    // on it, so fetch the current token and send it once more.
+    if (error.status !== 403 || error.code !== 'csrf' || !(await checkSession())) throw error;
+    return send(method, path, body);
+  }
+}
+
+async function send(method, path, body) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;

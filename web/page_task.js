@@ -107,8 +107,13 @@ export function renderTask(main, { params, onTick }) {
       else log.append(chunk.attempt, chunk.offset, chunk.text);
     },
   }, {
-    // Log chunks are not replayed after a reconnect, so read the log again.
-    onReconnect: () => { if (loaded) reloadLog().catch(() => {}); },
+    // A reconnect replays only each task's newest state, and no log chunks,
+    // so read the events and the log again.
+    onReconnect: () => {
+      if (!loaded) return;
+      scheduleEventsReload();
+      reloadLog().catch((error) => console.warn('taskrelay: log reload failed', error));
+    },
   });
 
   loadInitial();
