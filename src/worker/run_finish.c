@@ -39,7 +39,7 @@ static char *error_with_output(const struct sup_run *run, const char *prefix)
     return error;
 }
 
-static void decide_outcome(const struct supervisor *sup, const struct sup_run *run,
+static void decide_outcome(const struct sup_run *run,
                            struct outcome *out)
 {
     char prefix[128];
@@ -138,7 +138,8 @@ static void queue_artifacts(struct supervisor *sup, struct sup_run *run)
     if (dir)
         closedir(dir);
 
-    qsort(names, count, sizeof(char *), compare_names);
+    if (count > 1)
+        qsort(names, count, sizeof(char *), compare_names);
     for (size_t i = 0; i < count; i++) {
         struct report report = {
             .type = REPORT_ARTIFACT,
@@ -207,7 +208,7 @@ void sup_run_finish(struct supervisor *sup, struct sup_run *run)
         log_warn("worker", "%d invalid progress lines ignored task=%lld attempt=%d",
                  run->invalid_progress_count, run->task_id, run->attempt);
 
-    decide_outcome(sup, run, &outcome);
+    decide_outcome(run, &outcome);
     queue_artifacts(sup, run);
     sup_report(sup, run, REPORT_COMPLETE, complete_body(run, &outcome));
 

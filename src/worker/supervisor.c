@@ -187,10 +187,11 @@ static void reap_children(struct supervisor *sup)
 
 static void begin_shutdown(struct supervisor *sup, int signo)
 {
+    const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
     int64_t now = mono_ms();
 
     if (sup->shutting_down) {
-        log_info("worker", "second %s: killing the running tasks now", strsignal(signo));
+        log_info("worker", "second %s: killing the running tasks now", name);
         sup->shutdown_deadline_ms = now;
         return;
     }
@@ -198,7 +199,7 @@ static void begin_shutdown(struct supervisor *sup, int signo)
     sup->shutdown_deadline_ms = now + (int64_t)sup->config->shutdown_grace_s * 1000;
     run_table_set_shutting_down(sup->table);
     log_info("worker", "shutting down after %s: no new tasks; running tasks get %d s to finish",
-             strsignal(signo), sup->config->shutdown_grace_s);
+             name, sup->config->shutdown_grace_s);
 }
 
 static void handle_signals(struct supervisor *sup)
