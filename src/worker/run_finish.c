@@ -86,14 +86,11 @@ static void decide_outcome(const struct sup_run *run,
     out->error = error_with_output(run, prefix);
 }
 
+/* The server's rule for artifact names: they never start with a dot, so a
+ * name cannot leave its folder. */
 static int artifact_name_valid(const char *name)
 {
-    size_t len = strlen(name);
-
-    if (len == 0 || len > LIMIT_ARTIFACT_NAME_LEN || name[0] == '.')
-        return 0;
-    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-           len;
+    return name[0] != '.' && name_chars_valid(name, LIMIT_ARTIFACT_NAME_LEN);
 }
 
 static int compare_names(const void *a, const void *b)

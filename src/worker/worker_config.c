@@ -31,19 +31,7 @@ static void replace_string(char **field, const char *value)
 
 int worker_name_valid(const char *name)
 {
-    size_t len = strlen(name);
-
-    if (len == 0 || len > LIMIT_KIND_LEN)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-
-        if (!ok)
-            return 0;
-    }
-    return 1;
+    return name_chars_valid(name, LIMIT_KIND_LEN);
 }
 
 static void free_kind_args(struct worker_kind *kind)
