@@ -4,4 +4,3 @@
 
 int cli_is_command(const char *name) { return 0; }
 int cli_main(int argc, char **argv) { return 1; }
-int cli_progress_main(int argc, char **argv) { return 1; }
