@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  createTask, findProcesses, launchBrowser, openSignedInPage, processAlive, saveScreenshot, waitFor, workerApi,
+  createTask, findProcessesWithEnv, launchBrowser, openSignedInPage, processAlive, processEnv, saveScreenshot,
+  waitFor, workerApi,
 } from './lib.mjs';
 
 let browser;
@@ -23,6 +24,12 @@ test('cancel stops task process', { timeout: 60000 }, async () => {
     return body.runs.find((entry) => entry.task_id === task.id && entry.state === 'running' && entry.pid > 0);
   });
   assert.ok(processAlive(run.pid), `the task's process ${run.pid} runs before the cancel`);
+  const runToken = processEnv(run.pid, 'TASKRELAY_RUN_TOKEN');
+  assert.ok(runToken, `process ${run.pid} has TASKRELAY_RUN_TOKEN in its environment`);
+  const runProcesses = await waitFor('the task program and its sleep child', () => {
+    const pids = findProcessesWithEnv('TASKRELAY_RUN_TOKEN', runToken);
+    return pids.length >= 2 && pids;
+  }, { timeoutMs: 5000 });
 
   await page.getByRole('button', { name: `Cancel task ${task.id}` }).click();
   await page.waitForFunction(() =>
@@ -31,7 +38,8 @@ test('cancel stops task process', { timeout: 60000 }, async () => {
   assert.ok(await page.getByTestId('task-retry').isVisible(), 'Retry is offered for a canceled task');
 
   await waitFor(`process ${run.pid} of task ${task.id} to exit`, () => !processAlive(run.pid), { timeoutMs: 15000 });
-  await waitFor('no sleepy.sh process left', () => findProcesses('fixtures/sleepy.sh').length === 0, { timeoutMs: 15000 });
+  await waitFor(`no process of the run left (were ${runProcesses})`,
+    () => findProcessesWithEnv('TASKRELAY_RUN_TOKEN', runToken).length === 0, { timeoutMs: 15000 });
   const body = await workerApi('/tasks');
   const stillRunning = body.runs.filter((entry) => entry.task_id === task.id && entry.state === 'running');
   assert.deepEqual(stillRunning, [], 'the worker lists no running run of the canceled task');

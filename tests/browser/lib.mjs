@@ -12,7 +12,7 @@ export const testsDir = path.dirname(fileURLToPath(import.meta.url));
 export const repoDir = path.resolve(testsDir, '..', '..');
 export const outputDir = path.join(repoDir, 'test-output', 'browser');
 
-// Reads a variable that run.mjs sets; the tests cannot run without it.
+// Reads a variable that run.mjs sets. The tests cannot run without it.
 function requiredEnv(name) {
   const value = process.env[name];
   if (!value) {
@@ -30,6 +30,11 @@ export const env = {
   get binary() { return requiredEnv('TR_BIN'); },
   get tempDir() { return requiredEnv('TR_TMP'); },
 };
+
+// Heartbeat interval of the test server and workers, so a stopped worker
+// shows offline within seconds. The worker does not take the interval from
+// the server's register response, so both get it.
+export const HEARTBEAT_MS = 500;
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -101,6 +106,8 @@ export async function waitFor(description, check, { timeoutMs = 30000, intervalM
 // Saves a full-page screenshot as test-output/browser/NAME.png for review.
 export async function saveScreenshot(page, name) {
   fs.mkdirSync(outputDir, { recursive: true });
+  // Lets the progress bar's 0.3 s width transition finish.
+  await page.waitForTimeout(400);
   const file = path.join(outputDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
@@ -122,7 +129,7 @@ export function freePort() {
   });
 }
 
-// Starts `taskrelay worker` with the test kinds; its output goes to
+// Starts `taskrelay worker` with the test kinds. Its output goes to
 // test-output/browser/worker-ID.log.
 export function startWorker({ binary, serverUrl, port, id, slots, stateDir, workerToken, extraArgs = [] }) {
   fs.mkdirSync(outputDir, { recursive: true });
@@ -130,7 +137,8 @@ export function startWorker({ binary, serverUrl, port, id, slots, stateDir, work
   const logFd = fs.openSync(path.join(outputDir, `worker-${id}.log`), 'w');
   const args = [
     'worker', '--server', serverUrl, '--listen', `127.0.0.1:${port}`, '--id', id,
-    '--slots', String(slots), '--state-dir', stateDir, ...taskKindArgs(), ...extraArgs,
+    '--slots', String(slots), '--state-dir', stateDir, '--heartbeat-ms', String(HEARTBEAT_MS),
+    ...taskKindArgs(), ...extraArgs,
   ];
   const child = spawn(binary, args, {
     env: { ...process.env, TASKRELAY_WORKER_TOKEN: workerToken },
@@ -180,18 +188,27 @@ export function processAlive(pid) {
   }
 }
 
-// PIDs of live processes whose command line contains `fragment`.
-export function findProcesses(fragment) {
+// Returns the value of an environment variable of a running process, or
+// null when the process or the variable is missing.
+export function processEnv(pid, name) {
+  let environ;
+  try {
+    environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+  } catch {
+    return null;
+  }
+  const entry = environ.split('\0').find((item) => item.startsWith(`${name}=`));
+  return entry === undefined ? null : entry.slice(name.length + 1);
+}
+
+// PIDs of live processes whose environment has NAME=VALUE. The worker sets
+// TASKRELAY_RUN_TOKEN for each run, and the children of a task program
+// inherit it, so this finds every process of one run.
+export function findProcessesWithEnv(name, value) {
   const pids = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let cmdline;
-    try {
-      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-    } catch {
-      continue;
-    }
-    if (cmdline.includes(fragment) && processAlive(entry)) pids.push(Number(entry));
+    if (processEnv(entry, name) === value && processAlive(entry)) pids.push(Number(entry));
   }
   return pids;
 }

@@ -15,12 +15,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  freePort, outputDir, startWorker, stopProcess, testsDir, waitFor,
+  freePort, HEARTBEAT_MS, outputDir, startWorker, stopProcess, testsDir, waitFor,
 } from './lib.mjs';
 
 const RUN_TIMEOUT_MS = 10 * 60 * 1000;
 const START_TIMEOUT_MS = 20000;
-const HEARTBEAT_MS = 500;
 const WORKER_ID = 'browser-w1';
 
 const binary = path.resolve(testsDir, process.env.TASKRELAY_BIN || '../../build/taskrelay');
