@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 export const testsDir = path.dirname(fileURLToPath(import.meta.url));
 export const repoDir = path.resolve(testsDir, '..', '..');
@@ -41,7 +40,10 @@ export const CHROMIUM_ARGS = [
   '--disable-sync', '--no-first-run', '--disable-quic',
 ];
 
-export function launchBrowser() {
+// Launches Debian's Chromium. playwright-core is imported here, not at the
+// top, so run.mjs can report a missing `npm ci` in its own words.
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
 }
 

@@ -89,6 +89,14 @@ async function main() {
     console.error(`taskrelay binary not found at ${binary}: build it (cmake --build build) or set TASKRELAY_BIN`);
     return 1;
   }
+  if (!fs.existsSync(path.join(testsDir, 'node_modules', 'playwright-core'))) {
+    console.error(`playwright-core is not installed: run "npm ci" in ${testsDir} (or scripts/setup.sh)`);
+    return 1;
+  }
+  if (!fs.existsSync('/usr/bin/chromium')) {
+    console.error('/usr/bin/chromium not found: install Debian\'s chromium package (apt-get install chromium)');
+    return 1;
+  }
   fs.mkdirSync(outputDir, { recursive: true });
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskrelay-browser-'));
   let server = null;
