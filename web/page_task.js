@@ -248,7 +248,7 @@ function renderTaskState(view, task, estimator, nowMs) {
 
   view.subtitle.textContent = [
     `kind ${task.kind}`,
-    `attempt ${task.attempt} of ${task.max_attempts}`,
+    attemptText(task),
     task.worker_id ? `worker ${task.worker_id}` : 'no worker yet',
   ].join(' · ');
 
@@ -262,6 +262,13 @@ function renderTaskState(view, task, estimator, nowMs) {
   view.resultSection.textContent = formatJson(task.result);
   view.payloadSection.textContent = formatJson(task.payload);
   renderTimes(view, task, estimator, nowMs);
+}
+
+// "attempt 2 of 3". A manual retry may go past max_attempts, which limits
+// only the automatic retries, so then the maximum is left out.
+function attemptText(task) {
+  if (task.max_attempts > 1 && task.attempt <= task.max_attempts) return `attempt ${task.attempt} of ${task.max_attempts}`;
+  return `attempt ${task.attempt}`;
 }
 
 function renderDetails(details, task) {

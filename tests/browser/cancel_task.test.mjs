@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  createTask, findProcessesWithEnv, launchBrowser, openSignedInPage, processAlive, processEnv, saveScreenshot,
+  api, createTask, findProcessesWithEnv, launchBrowser, openSignedInPage, processAlive, processEnv, saveScreenshot,
   waitFor, workerApi,
 } from './lib.mjs';
 
@@ -46,4 +46,29 @@ test('cancel stops task process', { timeout: 60000 }, async () => {
   assert.deepEqual(page.errors, []);
 
   await saveScreenshot(page, 'cancel-task');
+});
+
+test('retry starts second attempt', { timeout: 60000 }, async () => {
+  const task = await createTask('sleepy', { note: 'retry test' });
+  await waitFor(`task ${task.id} to run`, async () => (await api('GET', `/api/v1/tasks/${task.id}`)).status === 'running');
+  await api('POST', `/api/v1/tasks/${task.id}/cancel`);
+
+  const page = await openSignedInPage(browser);
+  await page.goto(`/tasks/${task.id}`);
+  await page.locator('[data-testid=task-page][data-loaded=true]').waitFor();
+  assert.equal(await page.getByTestId('task-status').textContent(), 'canceled');
+
+  await page.getByRole('button', { name: `Retry task ${task.id}` }).click();
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid=task-status]')?.textContent === 'running', null, { timeout: 20000 });
+  assert.match(await page.getByTestId('task-subtitle').textContent(), /attempt 2\b/);
+  await page.locator('[data-testid=attempt-row][data-attempt="2"]').waitFor({ timeout: 5000 });
+  assert.equal(await page.getByTestId('attempt-row').count(), 2, 'the attempt history lists both attempts');
+
+  await page.getByRole('button', { name: `Cancel task ${task.id}` }).click();
+  await page.waitForFunction(() =>
+    document.querySelector('[data-testid=task-status]')?.textContent === 'canceled', null, { timeout: 15000 });
+  assert.deepEqual(page.errors, []);
+
+  await saveScreenshot(page, 'retry-task');
 });
