@@ -9,7 +9,7 @@
 
 #include "common/util.h"
 
-/* Time limit of one API request; the task stream has none. */
+/* Time limit of one API request. The task stream has none. */
 #define CLI_REQUEST_TIMEOUT_MS 30000L
 
 /* An error to show the user: message on one line, then hint, if any. */
@@ -21,7 +21,7 @@ struct cli_error {
 
 struct cli_client;
 
-/* server_url has no trailing '/'; token may be NULL. server_source names
+/* server_url has no trailing '/', and token may be NULL. server_source names
  * where the URL came from ("--server", "TASKRELAY_SERVER" or "default")
  * for the hint after a connection failure. All are copied. */
 struct cli_client *cli_client_new(const char *server_url, const char *server_source,
@@ -29,13 +29,13 @@ struct cli_client *cli_client_new(const char *server_url, const char *server_sou
 void cli_client_free(struct cli_client *client);
 
 const char *cli_client_server_url(const struct cli_client *client);
-/* The token, or NULL; never print it. */
+/* The token, or NULL. Never print it. */
 const char *cli_client_token(const struct cli_client *client);
 
 /* Sends method to path (such as "/api/v1/tasks/42") with body, which may
  * be NULL and stays owned by the caller. On a 2xx reply returns 0, the
  * status in *http_status and the parsed body in *reply (the caller owns
- * it; JSON null for an empty body). Otherwise returns -1 and fills err. */
+ * it, and JSON null for an empty body). Otherwise returns -1 and fills err. */
 int cli_client_call(struct cli_client *client, const char *method, const char *path,
                     json_t *body, long *http_status, json_t **reply, struct cli_error *err);
 

@@ -13,7 +13,7 @@
 #include "common/json_util.h"
 #include "common/util.h"
 
-/* Set by the SIGINT handler; the stream and the backoff sleep poll it. */
+/* Set by the SIGINT handler. The stream and the backoff sleep poll it. */
 static volatile sig_atomic_t interrupted;
 
 struct follow {
@@ -135,7 +135,7 @@ static int on_event(const struct cli_sse_event *event, void *ctx)
     return 0;
 }
 
-/* Sleeps delay_ms in short steps; returns -1 early after SIGINT. */
+/* Sleeps delay_ms in short steps. Returns -1 early after SIGINT. */
 static int backoff_sleep(int64_t delay_ms)
 {
     int64_t end_ms = mono_ms() + delay_ms;

@@ -51,7 +51,7 @@ size_t cli_text_columns(const char *text)
     return columns;
 }
 
-/* Appends one cleaned character of text to out; returns the bytes consumed
+/* Appends one cleaned character of text to out. Returns the bytes consumed
  * from text, or 0 when the result does not fit in out_room bytes. */
 static size_t copy_character(const unsigned char *text, char *out, size_t out_room,
                              size_t *out_used)

@@ -13,9 +13,10 @@
 #include <stdio.h>
 
 /* Copies text into out (out_len bytes, always NUL-terminated) with every
- * control character replaced by a space, cut to at most max_columns
- * columns; a cut text ends in "...". max_columns 0 means no limit besides
- * out_len. Invalid UTF-8 becomes U+FFFD. Returns the columns written. */
+ * control character replaced by a space. The copy is cut to at most
+ * max_columns columns, and a cut text ends in "...". max_columns 0 means
+ * no limit besides out_len. Invalid UTF-8 becomes U+FFFD. Returns the
+ * columns written. */
 size_t cli_text_fit(const char *text, size_t max_columns, char *out, size_t out_len);
 
 /* Returns the number of columns text takes: its UTF-8 code points. */
@@ -33,7 +34,7 @@ void cli_format_progress(char *out, size_t out_len, int width, int percent, cons
  * milliseconds since the Unix epoch. Returns -1 for any other form. */
 int cli_parse_time_ms(const char *text, int64_t *epoch_ms);
 
-/* Writes an age such as "45s", "12m", "3h" or "9d", rounded down; a
+/* Writes an age such as "45s", "12m", "3h" or "9d", rounded down. A
  * negative age (clock skew) is written as "0s". */
 void cli_format_age(int64_t age_ms, char *out, size_t out_len);
 

@@ -9,7 +9,7 @@
 #include "cli/cli_table.h"
 #include "common/util.h"
 
-/* Fetches path and prints the error on failure; returns the reply or NULL. */
+/* Fetches path. Returns the reply, or NULL after printing the error. */
 static json_t *fetch(struct cli_client *client, const char *path)
 {
     struct cli_error err;

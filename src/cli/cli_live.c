@@ -147,7 +147,7 @@ void cli_live_log(struct cli_live *live, int64_t attempt, int64_t offset, const 
     if (offset + (int64_t)len <= live->log_next_offset)
         return;
     /* NOTE: a gap (offset beyond what was printed) means output was missed
-     * while the stream was down; the missing bytes are not fetched again. */
+     * while the stream was down, and the missing bytes are not fetched again. */
     skip = offset < live->log_next_offset ? (size_t)(live->log_next_offset - offset) : 0;
     live->log_next_offset = offset + (int64_t)len;
     strbuf_append(&live->log_partial, text + skip, len - skip);

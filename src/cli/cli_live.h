@@ -14,7 +14,7 @@ struct cli_live;
 struct cli_live *cli_live_new(int show_log);
 void cli_live_free(struct cli_live *live);
 
-/* Shows a task's state; a line is drawn only when the status, attempt,
+/* Shows a task's state. A line is drawn only when the status, attempt,
  * progress or message changed since the last one. */
 void cli_live_show(struct cli_live *live, const char *status, int64_t attempt, int64_t progress,
                    const char *message);

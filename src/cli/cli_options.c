@@ -128,7 +128,7 @@ static int check_status_filter(const char *value, char *err, size_t err_len)
     return -1;
 }
 
-/* Stores one option's value in args; value is NULL for a flag. */
+/* Stores one option's value in args. value is NULL for a flag. */
 static int apply_option(const struct option_spec *spec, const char *value, struct cli_args *args,
                         char *err, size_t err_len)
 {
@@ -193,8 +193,8 @@ static int apply_option(const struct option_spec *spec, const char *value, struc
     return 0;
 }
 
-/* Handles argv[*index], an argument starting with "--"; advances *index
- * past a separate value. */
+/* Handles argv[*index], an argument starting with "--", and advances
+ * *index past a separate value. */
 static int parse_option(int argc, char **argv, int *index, struct cli_args *args, char *err,
                         size_t err_len)
 {
@@ -231,11 +231,7 @@ static int parse_option(int argc, char **argv, int *index, struct cli_args *args
 
 static int check_kind(const char *kind, char *err, size_t err_len)
 {
-    size_t len = strlen(kind);
-    size_t valid_len = strspn(kind, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                    "0123456789._-");
-
-    if (len >= 1 && len <= LIMIT_KIND_LEN && valid_len == len)
+    if (name_chars_valid(kind, LIMIT_KIND_LEN))
         return 0;
     snprintf(err, err_len,
              "invalid task kind '%s': use 1 to %d characters of letters, digits, '.', '_' and '-'",

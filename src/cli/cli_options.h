@@ -21,7 +21,7 @@ enum cli_command {
     CLI_CMD_COUNT
 };
 
-/* Environment values the parser falls back on; each is NULL when unset. */
+/* Environment values the parser falls back on, each NULL when unset. */
 struct cli_env {
     const char *server;    /* TASKRELAY_SERVER */
     const char *token;     /* TASKRELAY_TOKEN */
@@ -60,11 +60,11 @@ struct cli_args {
     int64_t limit; /* 0: not given */
 };
 
-/* Looks up a command by name; returns -1 when name is not a client command. */
+/* Looks up a command by name. Returns -1 when name is not a client command. */
 int cli_command_lookup(const char *name, enum cli_command *out);
 const char *cli_command_name(enum cli_command command);
 
-/* Fills env from the process environment; empty variables count as unset. */
+/* Fills env from the process environment. Empty variables count as unset. */
 void cli_env_from_process(struct cli_env *env);
 
 /* Parses argv, where argv[0] is the command name. Options may come before,

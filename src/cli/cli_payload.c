@@ -7,7 +7,7 @@
 #include "common/json_util.h"
 #include "common/util.h"
 
-/* Reads all of path ("-" for standard input) into text; fails past max_len. */
+/* Reads all of path ("-" for standard input) into text. Fails past max_len. */
 static int read_file(const char *path, size_t max_len, struct strbuf *text, char *err,
                      size_t err_len)
 {

@@ -81,7 +81,7 @@ static int dispatch_event(struct cli_sse_parser *parser)
     int rc = 0;
 
     if (parser->data.len > 0) {
-        /* Each data line appended a '\n'; the last one is not part of the data. */
+        /* Each data line appended a '\n', but the last one is not part of the data. */
         parser->data.data[--parser->data.len] = '\0';
         event.type = parser->type.len > 0 ? parser->type.data : "message";
         event.id = parser->last_id.data;

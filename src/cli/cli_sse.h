@@ -12,7 +12,7 @@
 
 struct cli_sse_parser;
 
-/* One event; every pointer is valid only during the callback. */
+/* One event. Every pointer is valid only during the callback. */
 struct cli_sse_event {
     const char *type; /* the "event" field, "message" when there was none */
     const char *id;   /* the last event id seen on the stream so far, "" if none */
@@ -38,7 +38,7 @@ int cli_sse_parser_feed(struct cli_sse_parser *parser, const char *data, size_t 
  * the last event id and retry time. */
 void cli_sse_parser_reset_stream(struct cli_sse_parser *parser);
 
-/* The last event id, "" when none; send it as Last-Event-ID on reconnect. */
+/* The last event id, "" when none. Send it as Last-Event-ID on reconnect. */
 const char *cli_sse_parser_last_event_id(const struct cli_sse_parser *parser);
 /* Sets the last event id, as if the stream had sent it. */
 void cli_sse_parser_set_last_event_id(struct cli_sse_parser *parser, const char *id);

@@ -1,6 +1,6 @@
 /* One connection to a Server-Sent Events stream of the API, read with
  * libcurl and fed to a cli_sse_parser as the bytes arrive. Reconnecting is
- * the caller's choice; this module reports how the connection ended. */
+ * the caller's choice, and this module reports how the connection ended. */
 #ifndef TASKRELAY_CLI_STREAM_H
 #define TASKRELAY_CLI_STREAM_H
 
@@ -21,7 +21,7 @@
 
 enum cli_stream_end {
     CLI_STREAM_STOPPED,     /* the event callback asked to stop */
-    CLI_STREAM_DROPPED,     /* no connection, or it failed or ended; err says how */
+    CLI_STREAM_DROPPED,     /* no connection, or it failed or ended, as err describes */
     CLI_STREAM_REJECTED,    /* the server replied with an HTTP error status */
     CLI_STREAM_INVALID,     /* the stream sent an event over the size limit */
     CLI_STREAM_INTERRUPTED, /* *interrupted became nonzero */

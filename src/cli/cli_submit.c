@@ -5,7 +5,7 @@
 #include "cli/cli_payload.h"
 #include "common/limits.h"
 
-/* Builds the POST /api/v1/tasks body; fields left unset get the server's
+/* Builds the POST /api/v1/tasks body. Fields left unset get the server's
  * defaults. Takes the reference to payload. */
 static json_t *build_request(const struct cli_args *args, json_t *payload)
 {
@@ -41,7 +41,7 @@ int cli_submit_run(const struct cli_args *args, struct cli_client *client)
     int rc = CLI_EXIT_ERROR;
 
     /* NOTE: a server started with a larger --max-body takes larger
-     * payloads; the CLI checks the default limit only. */
+     * payloads, but the CLI checks the default limit only. */
     if (cli_payload_load(args->payload, LIMIT_BODY_DEFAULT, &payload, message, sizeof(message)) <
         0) {
         fprintf(stderr, "taskrelay: %s\n", message);

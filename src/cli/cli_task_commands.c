@@ -148,8 +148,8 @@ static void print_task(json_t *task)
         print_log_tail(int_field(task, "id"), string_field(task, "log_tail"));
 }
 
-/* Sends method to /api/v1/tasks/{id}SUFFIX, with the body {} for a POST;
- * returns the reply or NULL after printing the error. */
+/* Sends method to /api/v1/tasks/{id}SUFFIX, with the body {} for a POST.
+ * Returns the reply, or NULL after printing the error. */
 static json_t *call_task_route(struct cli_client *client, const char *method,
                                long long task_id, const char *suffix)
 {
@@ -197,7 +197,7 @@ int cli_watch_run(const struct cli_args *args, struct cli_client *client)
 }
 
 /* Prints the outcome of cancel or retry: the reply as JSON, or one line
- * with the task's new status when the reply holds the task. */
+ * with the task's new status when the reply contains the task. */
 static int print_change(const struct cli_args *args, json_t *reply, const char *requested)
 {
     const char *status = json_string_value(json_object_get(reply, "status"));

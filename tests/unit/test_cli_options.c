@@ -258,7 +258,7 @@ static void test_payload_from_file(void **state)
     assert_int_equal(json_integer_value(json_object_get(payload, "steps")), 3);
     json_decref(payload);
 
-    /* A file that was read but holds invalid JSON says so. */
+    /* The error for a readable file with invalid JSON states that the file was read. */
     fd = open(path, O_WRONLY | O_TRUNC);
     assert_int_equal(write(fd, "{steps}", 7), 7);
     close(fd);
