@@ -13,6 +13,9 @@
 #include "common/json_util.h"
 #include "common/util.h"
 
+/* Lines of a failed task's error that the summary shows. */
+#define SUMMARY_ERROR_LINES 20
+
 /* Set by the SIGINT handler. The stream and the backoff sleep poll it. */
 static volatile sig_atomic_t interrupted;
 
@@ -225,8 +228,31 @@ static int summarize(struct follow *f)
         return CLI_EXIT_OK;
     }
 
-    cli_text_fit(error ? error : "", 900, text, sizeof(text));
-    fprintf(stderr, "task %lld %s%s%s\n", f->task_id, status, text[0] ? ": " : "", text);
+    if (!error || !error[0]) {
+        fprintf(stderr, "task %lld %s\n", f->task_id, status);
+        return CLI_EXIT_TASK_FAILED;
+    }
+    if (!strchr(error, '\n')) {
+        cli_text_fit(error, 900, text, sizeof(text));
+        fprintf(stderr, "task %lld %s: %s\n", f->task_id, status, text);
+        return CLI_EXIT_TASK_FAILED;
+    }
+
+    /* A multi-line error, such as an exit code followed by the program's
+     * stderr, keeps its lines. */
+    fprintf(stderr, "task %lld %s:\n", f->task_id, status);
+    for (int i = 0; *error && i < SUMMARY_ERROR_LINES; i++) {
+        size_t len = strcspn(error, "\n");
+        char *line = xstrndup(error, len);
+
+        cli_text_fit(line, 900, text, sizeof(text));
+        fprintf(stderr, "  %s\n", text);
+        free(line);
+        error += len + (error[len] == '\n');
+    }
+    if (*error)
+        fprintf(stderr, "  ...; 'taskrelay status %lld --json' shows the whole error\n",
+                f->task_id);
     return CLI_EXIT_TASK_FAILED;
 }
 
