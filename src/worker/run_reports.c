@@ -107,7 +107,12 @@ static size_t complete_utf8_prefix(const char *data, size_t len)
             return len;
         if ((c & 0xc0) == 0x80)
             continue;
-        need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (c >= 0xf0)
+            need = 4;
+        else if (c >= 0xe0)
+            need = 3;
+        else
+            need = 2;
         return back < need ? len - back : len;
     }
     return len;

@@ -336,12 +336,17 @@ int supervisor_start(struct supervisor *sup, char *err, size_t err_len)
     return 0;
 }
 
-void supervisor_join_and_free(struct supervisor *sup)
+void supervisor_join(struct supervisor *sup)
+{
+    if (sup->thread_started)
+        pthread_join(sup->thread, NULL);
+    sup->thread_started = 0;
+}
+
+void supervisor_free(struct supervisor *sup)
 {
     if (!sup)
         return;
-    if (sup->thread_started)
-        pthread_join(sup->thread, NULL);
     while (sup->commands) {
         struct sup_command *command = sup->commands;
 
