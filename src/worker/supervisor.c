@@ -279,8 +279,8 @@ static int next_timeout_ms(const struct supervisor *sup)
         if (run->stopping && !run->kill_sent &&
             run->term_sent_at_ms + sup->config->kill_grace_ms < next)
             next = run->term_sent_at_ms + sup->config->kill_grace_ms;
-        if (run->progress_pending && run->progress_sent_at_ms + SUP_PROGRESS_INTERVAL_MS < next)
-            next = run->progress_sent_at_ms + SUP_PROGRESS_INTERVAL_MS;
+        if (run->progress_pending && sup_progress_next_ms(run) < next)
+            next = sup_progress_next_ms(run);
     }
     if (sup->shutting_down && sup->runs && sup->shutdown_deadline_ms < next)
         next = sup->shutdown_deadline_ms;
