@@ -87,7 +87,7 @@ echo "quickstart: server on $TASKRELAY_SERVER, worker quickstart-worker on 127.0
 echo "quickstart: logs in $state/server.log and $state/worker.log"
 echo "quickstart: submitting the example file-report task"
 status=0
-"$bin" submit file-report --payload "{\"dir\": \"$root\", \"steps\": 5, \"step_ms\": 400}" --wait || status=$?
+"$bin" submit file-report --payload "{\"dir\": \"$root/src\", \"steps\": 5, \"step_ms\": 400}" --wait || status=$?
 
 if ((once)); then
   exit "$status"
