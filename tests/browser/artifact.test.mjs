@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createTask, env, launchBrowser, openSignedInPage, saveScreenshot } from './lib.mjs';
+import { api, createTask, env, launchBrowser, openSignedInPage, saveScreenshot } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
@@ -14,7 +14,10 @@ test('screenshot artifact shows inline', { timeout: 90000 }, async () => {
 
   await page.goto(`/tasks/${task.id}`);
   await page.waitForFunction(() =>
-    document.querySelector('[data-testid=task-status]')?.textContent === 'completed', null, { timeout: 60000 });
+    ['completed', 'failed', 'canceled'].includes(document.querySelector('[data-testid=task-status]')?.textContent),
+  null, { timeout: 60000 });
+  const final = await api('GET', `/api/v1/tasks/${task.id}`);
+  assert.equal(final.status, 'completed', `the screenshot task ended ${final.status}: ${final.error}\n${final.log_tail}`);
 
   const image = page.getByTestId('artifact-image').first();
   await image.waitFor({ timeout: 10000 });

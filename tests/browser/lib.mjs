@@ -150,13 +150,22 @@ export function startWorker({ binary, serverUrl, port, id, slots, stateDir, work
   return child;
 }
 
-// The --kind options of the test workers. "screenshot" is the repository's
-// example where it exists, else a fixture that writes a PNG artifact.
+// The program of the "screenshot" kind: TR_SCREENSHOT_PROGRAM if set, else
+// examples/tasks/screenshot.js once its npm packages are installed, else a
+// fixture that writes a PNG artifact.
+export function screenshotProgram() {
+  if (process.env.TR_SCREENSHOT_PROGRAM) return process.env.TR_SCREENSHOT_PROGRAM;
+
+  const examplesDir = path.join(repoDir, 'examples', 'tasks');
+  const example = path.join(examplesDir, 'screenshot.js');
+  if (fs.existsSync(example) && fs.existsSync(path.join(examplesDir, 'node_modules', 'puppeteer-core'))) return example;
+  return path.join(testsDir, 'fixtures', 'png.sh');
+}
+
+// The --kind options of the test workers.
 export function taskKindArgs() {
   const fixtures = path.join(testsDir, 'fixtures');
-  const example = path.join(repoDir, 'examples', 'tasks', 'screenshot.js');
-  const screenshot = process.env.TR_SCREENSHOT_PROGRAM
-    || (fs.existsSync(example) ? example : path.join(fixtures, 'png.sh'));
+  const screenshot = screenshotProgram();
   return [
     '--kind', `example=${path.join(fixtures, 'example.sh')}`,
     '--kind', `slow=${path.join(fixtures, 'slow.sh')}`,

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  freePort, HEARTBEAT_MS, outputDir, startWorker, stopProcess, testsDir, waitFor,
+  freePort, HEARTBEAT_MS, outputDir, screenshotProgram, startWorker, stopProcess, testsDir, waitFor,
 } from './lib.mjs';
 
 const RUN_TIMEOUT_MS = 10 * 60 * 1000;
@@ -107,6 +107,7 @@ async function main() {
     const workerPort = await freePort();
     const baseUrl = `http://127.0.0.1:${serverPort}`;
 
+    console.log(`browser tests: kind "screenshot" runs ${path.relative(process.cwd(), screenshotProgram())}`);
     server = startServer(serverPort, tempDir);
     await waitFor('the server to answer', async () => {
       exitedEarly(server, 'taskrelay server');
