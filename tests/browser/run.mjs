@@ -1,9 +1,9 @@
 // Runs the browser tests against a real server and worker.
 //
 // Starts `taskrelay server` and one `taskrelay worker` on free loopback
-// ports with temporary --db, --data-dir and --state-dir and tokens made for
-// this run, runs every *.test.mjs here with node's test runner (one file at
-// a time, as they share the worker), then stops both by PID.
+// ports, with temporary --db, --data-dir and --state-dir and tokens made for
+// this run. Then runs every *.test.mjs here with node's test runner, one
+// file at a time because they share the worker, and stops both by PID.
 //
 // Environment: TASKRELAY_BIN is the binary (default ../../build/taskrelay
 // from this folder). Logs and screenshots go to test-output/browser/.
