@@ -75,6 +75,10 @@ async function route() {
       params: match.slice(1),
       query: new URLSearchParams(location.search),
       navigate,
+      // Renders the page again from the REST routes, e.g. after a stream
+      // `reset` event, which the server sends to a client too far behind for
+      // a replay.
+      reload: () => route(),
       onTick: (listener) => tickListeners.push(listener),
     };
     cleanupPage = candidate.render(main, context) || (() => {});

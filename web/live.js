@@ -27,8 +27,9 @@ function reportConnection() {
 }
 
 export class LiveStream {
-  // `handlers` maps event names ("task", "worker", "log") to functions that
-  // take the parsed JSON data and the event id (a string, or "" for none).
+  // `handlers` maps event names ("task", "worker", "log", "reset") to
+  // functions that take the parsed JSON data and the event id (a string, or
+  // "" for none).
   // `onReconnect`, if given, is called after a reconnect that followed a
   // gap, so a page can reload what the replay does not cover (logs).
   constructor(path, handlers, { onReconnect } = {}) {

@@ -19,7 +19,7 @@ const CANCELABLE = new Set(['pending', 'dispatched', 'running']);
 const RETRYABLE = new Set(['failed', 'canceled']);
 const EVENTS_RELOAD_DELAY_MS = 300;
 
-export function renderTask(main, { params, onTick }) {
+export function renderTask(main, { params, reload, onTick }) {
   const taskId = Number(params[0]);
   const base = `/api/v1/tasks/${taskId}`;
   const view = buildView(taskId);
@@ -106,6 +106,7 @@ export function renderTask(main, { params, onTick }) {
       if (!loaded) heldBack.push(() => log.append(chunk.attempt, chunk.offset, chunk.text));
       else log.append(chunk.attempt, chunk.offset, chunk.text);
     },
+    reset: reload,
   }, {
     // A reconnect replays only each task's newest state, and no log chunks,
     // so read the events and the log again.

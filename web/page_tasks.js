@@ -17,7 +17,7 @@ const PAGE_SIZES = [25, 50, 100, 200, 500];
 const DEFAULT_PAGE_SIZE = 50;
 const COUNTS_REFRESH_DELAY_MS = 1000;
 
-export function renderTaskList(main, { query, navigate, onTick }) {
+export function renderTaskList(main, { query, navigate, reload, onTick }) {
   const filter = readFilter(query);
   const previousCursors = (history.state && history.state.previousCursors) || [];
   const rows = new Map();
@@ -102,6 +102,7 @@ export function renderTaskList(main, { query, navigate, onTick }) {
       applyTask(task);
       scheduleCountsRefresh();
     },
+    reset: reload,
   }, { onReconnect: scheduleCountsRefresh });
 
   api.get(listUrl(filter)).then((body) => {

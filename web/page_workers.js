@@ -1,6 +1,6 @@
-// Workers page (/workers): every worker the server knows, kept current by
-// the `worker` events of the stream of all tasks, which starts with the
-// state of every worker.
+// Workers page (/workers): every worker the server has stored, kept
+// current by the `worker` events of the stream of all tasks. That stream
+// starts with the state of every worker.
 
 import * as api from './api.js';
 import { LiveStream } from './live.js';
@@ -8,7 +8,7 @@ import { el, formatAge, formatDateTime, progressBar, setProgress, statusBadge } 
 
 const STATUS_ORDER = { busy: 0, online: 1, offline: 2 };
 
-export function renderWorkers(main, { onTick }) {
+export function renderWorkers(main, { reload, onTick }) {
   const workers = new Map();
   const tbody = el('tbody', { 'data-testid': 'worker-rows' });
   const summary = el('p', { class: 'muted', 'data-testid': 'workers-summary' });
@@ -57,7 +57,7 @@ export function renderWorkers(main, { onTick }) {
     summary.textContent = `${online.length} of ${workers.size} workers online · ${running} of ${slots} slots in use`;
   }
 
-  const stream = new LiveStream('/api/v1/stream', { worker: upsert });
+  const stream = new LiveStream('/api/v1/stream', { worker: upsert, reset: reload });
 
   api.get('/api/v1/workers').then((body) => {
     if (closed) return;

@@ -3,7 +3,7 @@
 //
 // Offsets count UTF-8 bytes of the current attempt's log. A chunk that ends
 // at or before the bytes already shown is a duplicate (a replay, or an event
-// that raced the initial read) and is dropped; a chunk that overlaps them
+// that raced the initial read), so it is dropped. A chunk that overlaps them
 // contributes only its new bytes.
 
 import { el } from './format.js';
