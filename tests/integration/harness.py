@@ -469,17 +469,20 @@ class Server:
         self.process = None
         self.port = None
         self.url = None
+        self.starts = 0
 
     def start(self):
+        """Start the server on a new free port, with the same database and tokens."""
         env = dict(os.environ)
         env["TASKRELAY_API_TOKEN"] = self.api_token
         env["TASKRELAY_WORKER_TOKEN"] = self.worker_token
-        for attempt in range(3):
+        for _ in range(3):
             self.port = free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             argv = [binary_path(), "server", "--listen", f"127.0.0.1:{self.port}",
                     "--db", self.db_path, "--data-dir", self.data_dir] + self.args
-            log_path = os.path.join(self.test_dir, f"{self.name}-{attempt}.log")
+            log_path = os.path.join(self.test_dir, f"{self.name}-{self.starts}.log")
+            self.starts += 1
             self.process = Process(self.name, argv, env, log_path)
             if self._wait_ready():
                 return self
@@ -607,7 +610,7 @@ class Worker:
 
     def start(self, port=None):
         """Start the worker (on port, to restart on the same address)."""
-        for attempt in range(3):
+        for _ in range(3):
             self.port = port or free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             log_path = os.path.join(self.test_dir, f"worker-{self.id}-{self.starts}.log")
@@ -867,6 +870,15 @@ class TaskrelayTestCase(unittest.TestCase):
                 self.processes.append(server.process)
         self.addCleanup(server.process.stop)
         return server
+
+    def restart_server(self, server):
+        """Stop server with SIGTERM and start it again on its database."""
+        server.process.stop()
+        try:
+            server.start()
+        finally:
+            self.processes.append(server.process)
+        self.addCleanup(server.process.stop)
 
     def start_worker(self, server, wait_online=True, **options):
         worker = Worker(self.test_dir, server.url, server.worker_token, self.marker,
