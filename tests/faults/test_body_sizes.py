@@ -2,7 +2,7 @@
 
 Each body is a task of kind "copy" whose payload is one string padded so the
 whole body has the exact size. Bodies up to the 4 MiB limit must create the
-task, and the payload must reach the task program byte for byte; bodies over
+task, and the payload must reach the task program byte for byte. Bodies over
 the limit must get 413, and the server must keep serving.
 """
 

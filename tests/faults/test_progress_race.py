@@ -34,7 +34,7 @@ class ProgressRaceTest(TaskrelayTestCase):
         self.assertEqual(start.status, 200, start)
 
         # Progress report k (0-based) has seq k + 2 and progress k // 2, so
-        # progress only grows with seq; the final report has the highest seq.
+        # progress only grows with seq. The final report has the highest seq.
         reports = [(k + 2, {"worker_id": fake.id, "attempt": 1, "seq": k + 2,
                             "progress": k // 2, "message": f"report {k + 2}"})
                    for k in range(PROGRESS_COUNT)]

@@ -22,9 +22,9 @@ class ReportOrderTest(TaskrelayTestCase):
                  10, message=f"dispatch of task {task['id']}")
         return task["id"]
 
-    def send(self, task_id, what, **fields):
-        reply = self.fake.report(task_id, what, dict(attempt=1, **fields))
-        self.assertEqual(reply.status, 200, f"{what}: {reply!r}")
+    def send(self, task_id, route, **fields):
+        reply = self.fake.report(task_id, route, dict(attempt=1, **fields))
+        self.assertEqual(reply.status, 200, f"{route}: {reply!r}")
         return reply.json
 
     def test_complete_before_start_and_progress(self):

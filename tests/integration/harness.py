@@ -3,7 +3,7 @@
 The binary comes from the environment variable TASKRELAY_BIN (ctest sets it);
 without it the harness looks for build/taskrelay in the source tree.
 
-Each test gets a temporary directory that holds the server's database and data
+Each test gets a temporary directory that contains the server's database and data
 directory, the worker's state directory, the stderr of every process it started
 and the files that task programs write. The worker runs with HOME set to that
 directory, so the programs in programs/ find their ledger and go-files there,
@@ -184,7 +184,7 @@ def raw_request(host, port, head, body_writes, timeout_s=60):
     head is the request line and headers as bytes, ending with the blank line.
     body_writes is an iterable of byte strings, each sent with its own
     sendall, so a test controls how the body is cut up. A thread reads the
-    reply while the body is still going out, because a server may answer 413
+    reply while the body is still going out, because a server may reply 413
     and close before it has read the whole body.
     """
     sock = socket.create_connection((host, port), timeout=timeout_s)
@@ -226,7 +226,7 @@ def raw_request(host, port, head, body_writes, timeout_s=60):
 
 
 def reply_complete(data):
-    """Return True once data holds a whole HTTP reply with Content-Length."""
+    """Return True once data contains a whole HTTP reply with Content-Length."""
     end = data.find(b"\r\n\r\n")
     if end < 0:
         return False
@@ -738,9 +738,9 @@ class FakeWorker(_StandIn):
     """Stands in for a worker: the real server pushes /execute to it, and the
     test sends the reports itself.
 
-    /execute answers 200 and is recorded; the ledger of executions is the
-    list of recorded /execute requests. A heartbeat thread keeps the worker
-    online.
+    It replies 200 to every /execute and records it, so the recorded
+    /execute requests are the ledger of executions. A heartbeat thread keeps
+    the worker online.
     """
 
     def __init__(self, server, kinds, worker_id=None, slots=4, heartbeat_interval_s=0.5):
@@ -805,12 +805,13 @@ class FakeWorker(_StandIn):
         with self.lock:
             self.runs.pop(task_id, None)
 
-    def report(self, task_id, what, body):
-        """POST /api/v1/tasks/{task_id}/{what} with the worker token."""
+    def report(self, task_id, route, body):
+        """POST /api/v1/tasks/{task_id}/{route} with the worker token and this
+        worker's id added to body."""
         full = {"worker_id": self.id}
         full.update(body)
-        reply = self.server.as_worker("POST", f"/api/v1/tasks/{task_id}/{what}", full)
-        if what == "complete" and reply.status == 200:
+        reply = self.server.as_worker("POST", f"/api/v1/tasks/{task_id}/{route}", full)
+        if route == "complete" and reply.status == 200:
             self.forget(task_id)
         return reply
 

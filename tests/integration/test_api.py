@@ -107,9 +107,9 @@ class ApiTest(TaskrelayTestCase):
 
         done = self.assert_created(self.server.create_task("steps"))
         self.server.wait_status(done["id"], TERMINAL)
-        refused = self.server.api("POST", f"/api/v1/tasks/{done['id']}/retry")
-        self.assertEqual(refused.status, 409, refused)
-        self.assertEqual(refused.error_code(), "conflict")
+        rejected = self.server.api("POST", f"/api/v1/tasks/{done['id']}/retry")
+        self.assertEqual(rejected.status, 409, rejected)
+        self.assertEqual(rejected.error_code(), "conflict")
         missing = self.server.api("POST", "/api/v1/tasks/99999999/retry")
         self.assertEqual(missing.status, 404, missing)
 

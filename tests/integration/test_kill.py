@@ -96,7 +96,7 @@ class KillTest(TaskrelayTestCase):
         elapsed_s = time.monotonic() - killed_at
 
         self.assertEqual(final["status"], "failed")
-        self.assertIn("lost", (final["error"] or "").lower())
+        self.assertIn("worker lost", final["error"] or "")
         # Offline means three missed heartbeats; the last one may have
         # arrived just before the kill, so two intervals is the floor.
         self.assertGreaterEqual(elapsed_s, 2 * heartbeat_ms / 1000)
