@@ -63,6 +63,7 @@ PAYLOAD_CASES = [
     ("duplicate payload keys", task_body(b'{"a":1,"a":2}'), None, WORDS_DUPLICATE),
     ("duplicate top keys", b'{"kind":"copy","kind":"copy","payload":{}}', None,
      WORDS_DUPLICATE),
+    ("NUL in a key", task_body(b'{"a\\u0000b":1}'), {"a\u0000b": 1}, WORDS_NUL),
     ("NUL in kind", b'{"kind":"copy\\u0000x","payload":{}}', None, ("kind",)),
 ]
 

@@ -225,6 +225,27 @@ def raw_request(host, port, head, body_writes, timeout_s=60):
     return RawResult(status=status, body=body)
 
 
+def post_raw_body(base_url, path, token, body, timeout_s=60):
+    """POST body with Content-Length over a plain socket; return a RawResult.
+
+    Use it for bodies that the server may reject with 413 before reading
+    them, where http.client fails with a broken pipe before the reply.
+    """
+    parts = urllib.parse.urlsplit(base_url)
+    head = (f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("ascii")
+    return raw_request(parts.hostname, parts.port, head, [body], timeout_s)
+
+
+def task_id_of(current_task):
+    """Return the task id from a current_task field, which docs/api.md shows
+    without a type: a task id, or an object with task_id."""
+    if isinstance(current_task, dict):
+        return current_task.get("task_id")
+    return current_task
+
+
 def reply_complete(data):
     """Return True once data contains a whole HTTP reply with Content-Length."""
     end = data.find(b"\r\n\r\n")
@@ -278,7 +299,7 @@ class SseReader:
         data_lines = []
         try:
             while True:
-                raw = self.response.fp.readline()
+                raw = self.response.readline()
                 if not raw:
                     return
                 line = raw.decode("utf-8").rstrip("\r\n")
@@ -295,7 +316,9 @@ class SseReader:
                         data_lines.append(value)
                     else:
                         fields[name] = value
-        except (OSError, ValueError) as exc:
+        # close() shuts the socket down under a blocked read, which http.client
+        # reports as any of these.
+        except (OSError, ValueError, AttributeError, http.client.HTTPException) as exc:
             self.error = exc
 
     @staticmethod
@@ -569,7 +592,8 @@ class Worker:
     """A real "taskrelay worker" that runs the programs in programs/."""
 
     def __init__(self, test_dir, server_url, worker_token, marker, worker_id=None, slots=1,
-                 kinds=None, heartbeat_ms=None, kill_grace_ms=1000, extra_args=()):
+                 kinds=None, heartbeat_ms=None, kill_grace_ms=1000, shutdown_grace_s=1,
+                 extra_args=()):
         self.test_dir = test_dir
         self.server_url = server_url
         self.worker_token = worker_token
@@ -583,6 +607,9 @@ class Worker:
             self.args += ["--heartbeat-ms", str(heartbeat_ms)]
         if kill_grace_ms is not None:
             self.args += ["--kill-grace-ms", str(kill_grace_ms)]
+        # A short grace keeps teardown from waiting for tasks still running.
+        if shutdown_grace_s is not None:
+            self.args += ["--shutdown-grace-s", str(shutdown_grace_s)]
         self.args += list(extra_args)
         self.process = None
         self.port = None

@@ -3,7 +3,7 @@
 import time
 import unittest
 
-from harness import TaskrelayTestCase, wait_for
+from harness import TaskrelayTestCase, task_id_of, wait_for
 
 TERMINAL = ("completed", "failed", "canceled")
 
@@ -24,13 +24,13 @@ class BusyWorkerTest(TaskrelayTestCase):
         self.assertEqual(rejected.status, 503, rejected)
         self.assertIs(rejected.json["success"], False)
         self.assertEqual(rejected.json["message"], "Worker is busy")
-        self.assertEqual(rejected.json["current_task"], first["id"])
+        self.assertEqual(task_id_of(rejected.json["current_task"]), first["id"])
 
         health = worker.call("GET", "/health")
         self.assertEqual(health.status, 200, health)
         self.assertEqual(health.json["status"], "busy")
         self.assertEqual(health.json["worker_id"], worker.id)
-        self.assertEqual(health.json["current_task"], first["id"])
+        self.assertEqual(task_id_of(health.json["current_task"]), first["id"])
         self.assertEqual(health.json["slots"], 1)
         self.assertEqual(health.json["running"], 1)
 
