@@ -1,0 +1,488 @@
+#include "server/dispatch_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "server/app.h"
+#include "server/store.h"
+
+/* How many ready tasks one dispatch round looks at. */
+#define DISPATCH_BATCH 256
+/* The longest the loop sleeps without being woken, for liveness checks. */
+#define LOOP_TICK_MS 500
+
+struct worker_entry *dispatch_find_worker(struct dispatcher *d, const char *id)
+{
+    for (size_t i = 0; i < d->worker_count; i++) {
+        if (strcmp(d->workers[i].id, id) == 0)
+            return &d->workers[i];
+    }
+    return NULL;
+}
+
+struct push_tracking *dispatch_find_push(struct dispatcher *d, int64_t task_id)
+{
+    for (size_t i = 0; i < d->push_count; i++) {
+        if (d->pushes[i].task_id == task_id)
+            return &d->pushes[i];
+    }
+    return NULL;
+}
+
+void dispatch_forget_push(struct dispatcher *d, int64_t task_id)
+{
+    for (size_t i = 0; i < d->push_count; i++) {
+        if (d->pushes[i].task_id == task_id) {
+            free(d->pushes[i].worker_id);
+            d->pushes[i] = d->pushes[--d->push_count];
+            return;
+        }
+    }
+}
+
+static struct push_tracking *track_push(struct dispatcher *d, int64_t task_id, int attempt,
+                                        const char *worker_id)
+{
+    struct push_tracking *p = dispatch_find_push(d, task_id);
+
+    if (!p) {
+        d->pushes = xrealloc(d->pushes, (d->push_count + 1) * sizeof(*d->pushes));
+        p = &d->pushes[d->push_count++];
+        memset(p, 0, sizeof(*p));
+        p->task_id = task_id;
+    }
+    free(p->worker_id);
+    p->worker_id = xstrdup(worker_id);
+    p->attempt = attempt;
+    return p;
+}
+
+static void set_entry_kinds(struct worker_entry *w, json_t *kinds)
+{
+    size_t i;
+    json_t *kind;
+
+    for (i = 0; i < w->kind_count; i++)
+        free(w->kinds[i]);
+    free(w->kinds);
+    w->kind_count = 0;
+    w->kinds = xcalloc(json_array_size(kinds) + 1, sizeof(char *));
+    json_array_foreach(kinds, i, kind) {
+        if (json_is_string(kind))
+            w->kinds[w->kind_count++] = xstrdup(json_string_value(kind));
+    }
+}
+
+/* Adds or updates the entry for a worker. Lock held. */
+static struct worker_entry *upsert_entry(struct dispatcher *d, const char *id, const char *url,
+                                         int slots, json_t *kinds)
+{
+    struct worker_entry *w = dispatch_find_worker(d, id);
+
+    if (!w) {
+        d->workers = xrealloc(d->workers, (d->worker_count + 1) * sizeof(*d->workers));
+        w = &d->workers[d->worker_count++];
+        memset(w, 0, sizeof(*w));
+        w->id = xstrdup(id);
+    }
+    free(w->url);
+    w->url = xstrdup(url);
+    w->slots = slots;
+    set_entry_kinds(w, kinds);
+    return w;
+}
+
+static int entry_has_kind(const struct worker_entry *w, const char *kind)
+{
+    for (size_t i = 0; i < w->kind_count; i++) {
+        if (strcmp(w->kinds[i], kind) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void dispatcher_wake(struct dispatcher *d)
+{
+    pthread_mutex_lock(&d->lock);
+    d->wake_requested = 1;
+    pthread_cond_signal(&d->wake_cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Free slots per worker entry, from the store's count of assigned tasks.
+ * Returns an array parallel to d->workers; the caller frees it. Lock held. */
+static int *free_slots_snapshot(struct dispatcher *d)
+{
+    struct store *store = d->app->store;
+    struct worker_record *records = NULL;
+    size_t count = 0;
+    int *free_slots = xcalloc(d->worker_count + 1, sizeof(int));
+
+    store->ops->worker_list(store, &records, &count);
+    for (size_t i = 0; i < d->worker_count; i++) {
+        struct worker_entry *w = &d->workers[i];
+
+        free_slots[i] = 0;
+        if (!w->online || w->full)
+            continue;
+        for (size_t j = 0; j < count; j++) {
+            if (strcmp(records[j].id, w->id) == 0)
+                free_slots[i] = w->slots - records[j].running;
+        }
+    }
+    store_free_workers(records, count);
+    return free_slots;
+}
+
+/* Picks the worker with the most free slots that runs kind. */
+static int pick_worker(struct dispatcher *d, const int *free_slots, const char *kind)
+{
+    int best = -1;
+
+    for (size_t i = 0; i < d->worker_count; i++) {
+        if (free_slots[i] <= 0 || !entry_has_kind(&d->workers[i], kind))
+            continue;
+        if (best < 0 || free_slots[i] > free_slots[best])
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Assigns ready tasks to free slots. The claim is a conditional update in
+ * the store, so a task is never assigned twice, and only this thread
+ * claims, so one slot is never given to two tasks. Lock held. */
+static void dispatch_ready(struct dispatcher *d, int64_t now)
+{
+    struct store *store = d->app->store;
+    struct task_record *tasks = NULL;
+    size_t count = 0;
+    int *free_slots;
+
+    if (store->ops->tasks_ready(store, now, DISPATCH_BATCH, &tasks, &count) != STORE_OK ||
+        count == 0) {
+        store_free_tasks(tasks, count);
+        return;
+    }
+    free_slots = free_slots_snapshot(d);
+    for (size_t i = 0; i < count; i++) {
+        struct task_record *t = &tasks[i];
+        int w = pick_worker(d, free_slots, t->kind);
+        int64_t seq;
+
+        if (w < 0)
+            continue;
+        if (store->ops->task_claim(store, t->id, t->attempt, d->workers[w].id, now_ms(), &seq) !=
+            STORE_OK)
+            continue;
+        free_slots[w]--;
+        track_push(d, t->id, t->attempt, d->workers[w].id)->inflight = 1;
+        dispatch_enqueue(d, push_execute_job(d, t, d->workers[w].id, d->workers[w].url));
+        log_info("dispatch", "task dispatched task=%lld attempt=%d worker=%s", (long long)t->id,
+                 t->attempt, d->workers[w].id);
+        app_publish_task_id(d->app, t->id, seq);
+    }
+    free(free_slots);
+    store_free_tasks(tasks, count);
+}
+
+/* Marks the worker's dispatched and running tasks lost. Lock held. */
+static void lose_worker_tasks(struct dispatcher *d, const char *worker_id, const char *reason)
+{
+    struct store *store = d->app->store;
+    struct task_record *tasks = NULL;
+    size_t count = 0;
+
+    store->ops->tasks_assigned(store, worker_id, &tasks, &count);
+    for (size_t i = 0; i < count; i++) {
+        struct task_record after;
+        int64_t seq;
+
+        dispatch_forget_push(d, tasks[i].id);
+        if (store->ops->task_lost(store, tasks[i].id, tasks[i].attempt, reason, now_ms(), &after,
+                                  &seq) != STORE_OK)
+            continue;
+        log_warn("dispatch", "task lost task=%lld attempt=%d worker=%s status=%s reason=\"%s\"",
+                 (long long)after.id, tasks[i].attempt, worker_id,
+                 task_status_name(after.status), reason);
+        app_publish_task(d->app, &after, seq);
+        task_record_clear(&after);
+    }
+    store_free_tasks(tasks, count);
+}
+
+/* Takes workers offline after offline_after_beats silent intervals. */
+static void check_liveness(struct dispatcher *d, int64_t mono_now)
+{
+    const struct server_config *cfg = &d->app->config;
+    int64_t limit_ms = cfg->heartbeat_ms * cfg->offline_after_beats;
+
+    for (size_t i = 0; i < d->worker_count; i++) {
+        struct worker_entry *w = &d->workers[i];
+        char reason[96];
+
+        if (!w->online || mono_now - w->last_heard_mono_ms <= limit_ms)
+            continue;
+        w->online = 0;
+        snprintf(reason, sizeof(reason), "no heartbeat from worker %s for %lld ms", w->id,
+                 (long long)(mono_now - w->last_heard_mono_ms));
+        log_warn("dispatch", "worker offline worker=%s silent_ms=%lld", w->id,
+                 (long long)(mono_now - w->last_heard_mono_ms));
+        d->app->store->ops->worker_set_status(d->app->store, w->id, WORKER_OFFLINE);
+        lose_worker_tasks(d, w->id, reason);
+        app_publish_worker(d->app, w->id);
+    }
+}
+
+/* Resends pushes whose outcome is unknown: the same task id and attempt,
+ * which the worker treats as the same run. Lock held. */
+static void resend_unconfirmed(struct dispatcher *d, int64_t mono_now)
+{
+    struct store *store = d->app->store;
+
+    for (size_t i = 0; i < d->push_count; i++) {
+        struct push_tracking *p = &d->pushes[i];
+        struct worker_entry *w;
+        struct task_record t;
+
+        if (p->inflight || p->next_try_mono_ms > mono_now)
+            continue;
+        w = dispatch_find_worker(d, p->worker_id);
+        if (store->ops->task_get(store, p->task_id, &t) != STORE_OK) {
+            dispatch_forget_push(d, p->task_id);
+            i--;
+            continue;
+        }
+        if (!w || t.status != TASK_DISPATCHED || t.attempt != p->attempt ||
+            !t.worker_id || strcmp(t.worker_id, p->worker_id) != 0) {
+            task_record_clear(&t);
+            dispatch_forget_push(d, p->task_id);
+            i--;
+            continue;
+        }
+        p->inflight = 1;
+        p->tries++;
+        log_info("dispatch", "resending unconfirmed push task=%lld attempt=%d worker=%s try=%d",
+                 (long long)t.id, t.attempt, w->id, p->tries);
+        dispatch_enqueue(d, push_execute_job(d, &t, w->id, w->url));
+        task_record_clear(&t);
+    }
+}
+
+static int64_t next_wakeup_ms(struct dispatcher *d, int64_t now, int64_t mono_now)
+{
+    int64_t wait_ms = LOOP_TICK_MS;
+    int64_t ready_at = 0;
+
+    d->app->store->ops->next_ready_at(d->app->store, now, &ready_at);
+    if (ready_at > 0 && ready_at - now < wait_ms)
+        wait_ms = ready_at - now;
+    for (size_t i = 0; i < d->push_count; i++) {
+        if (!d->pushes[i].inflight && d->pushes[i].next_try_mono_ms - mono_now < wait_ms)
+            wait_ms = d->pushes[i].next_try_mono_ms - mono_now;
+    }
+    return wait_ms < 1 ? 1 : wait_ms;
+}
+
+static void wait_for_wake(struct dispatcher *d, int64_t wait_ms)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += wait_ms / 1000;
+    deadline.tv_nsec += (wait_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    while (!d->wake_requested && !d->stopping) {
+        if (pthread_cond_timedwait(&d->wake_cond, &d->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    d->wake_requested = 0;
+}
+
+static void *dispatch_loop(void *arg)
+{
+    struct dispatcher *d = arg;
+
+    pthread_mutex_lock(&d->lock);
+    while (!d->stopping) {
+        int64_t now = now_ms();
+        int64_t mono_now = mono_ms();
+
+        check_liveness(d, mono_now);
+        resend_unconfirmed(d, mono_now);
+        dispatch_ready(d, now);
+        wait_for_wake(d, next_wakeup_ms(d, now_ms(), mono_ms()));
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+static void load_workers(struct dispatcher *d)
+{
+    struct store *store = d->app->store;
+    struct worker_record *records = NULL;
+    size_t count = 0;
+    int64_t mono_now = mono_ms();
+
+    store->ops->worker_list(store, &records, &count);
+    for (size_t i = 0; i < count; i++) {
+        json_t *kinds = json_loads(records[i].kinds ? records[i].kinds : "[]", 0, NULL);
+        struct worker_entry *w =
+            upsert_entry(d, records[i].id, records[i].url, records[i].slots, kinds);
+
+        json_decref(kinds);
+        w->online = records[i].status != WORKER_OFFLINE;
+        w->last_heard_mono_ms = mono_now;
+        /* Tasks left on a worker already offline cannot be confirmed by a
+         * heartbeat, so they are lost now rather than never. */
+        if (!w->online && records[i].running > 0)
+            lose_worker_tasks(d, w->id, "the worker was offline when the server started");
+    }
+    store_free_workers(records, count);
+}
+
+struct dispatcher *dispatcher_start(struct app *app)
+{
+    struct dispatcher *d = xcalloc(1, sizeof(*d));
+    pthread_condattr_t attr;
+
+    d->app = app;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->wake_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_cond_init(&d->queue_cond, NULL);
+
+    pthread_mutex_lock(&d->lock);
+    load_workers(d);
+    pthread_mutex_unlock(&d->lock);
+
+    pthread_create(&d->loop_thread, NULL, dispatch_loop, d);
+    for (int i = 0; i < PUSH_THREAD_COUNT; i++)
+        pthread_create(&d->push_threads[i], NULL, push_thread_main, d);
+    return d;
+}
+
+void dispatcher_stop(struct dispatcher *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->stopping = 1;
+    pthread_cond_broadcast(&d->wake_cond);
+    pthread_cond_broadcast(&d->queue_cond);
+    pthread_mutex_unlock(&d->lock);
+    pthread_join(d->loop_thread, NULL);
+    for (int i = 0; i < PUSH_THREAD_COUNT; i++)
+        pthread_join(d->push_threads[i], NULL);
+
+    while (d->queue_head) {
+        struct push_job *job = d->queue_head;
+
+        d->queue_head = job->next;
+        push_job_free(job);
+    }
+    for (size_t i = 0; i < d->worker_count; i++) {
+        json_t *none = json_array();
+
+        set_entry_kinds(&d->workers[i], none);
+        json_decref(none);
+        free(d->workers[i].kinds);
+        free(d->workers[i].id);
+        free(d->workers[i].url);
+    }
+    free(d->workers);
+    while (d->push_count)
+        dispatch_forget_push(d, d->pushes[0].task_id);
+    free(d->pushes);
+    pthread_cond_destroy(&d->wake_cond);
+    pthread_cond_destroy(&d->queue_cond);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+int dispatcher_kind_known(struct dispatcher *d, const char *kind)
+{
+    int known = 0;
+
+    for (size_t i = 0; i < d->app->config.kind_count; i++) {
+        if (strcmp(d->app->config.kinds[i], kind) == 0)
+            return 1;
+    }
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->worker_count && !known; i++)
+        known = entry_has_kind(&d->workers[i], kind);
+    pthread_mutex_unlock(&d->lock);
+    return known;
+}
+
+static json_t *kind_entry(json_t *list, const char *name)
+{
+    size_t i;
+    json_t *entry;
+
+    json_array_foreach(list, i, entry) {
+        if (strcmp(json_string_value(json_object_get(entry, "name")), name) == 0)
+            return entry;
+    }
+    entry = json_pack("{s:s, s:i}", "name", name, "workers_online", 0);
+    json_array_append_new(list, entry);
+    return entry;
+}
+
+json_t *dispatcher_kinds(struct dispatcher *d)
+{
+    json_t *list = json_array();
+
+    for (size_t i = 0; i < d->app->config.kind_count; i++)
+        kind_entry(list, d->app->config.kinds[i]);
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->worker_count; i++) {
+        for (size_t k = 0; k < d->workers[i].kind_count; k++) {
+            json_t *entry = kind_entry(list, d->workers[i].kinds[k]);
+            json_int_t online = json_integer_value(json_object_get(entry, "workers_online"));
+
+            if (d->workers[i].online)
+                json_object_set_new(entry, "workers_online", json_integer(online + 1));
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return list;
+}
+
+void dispatcher_worker_registered(struct dispatcher *d, const char *worker_id,
+                                  const char *url, int slots, json_t *kinds)
+{
+    pthread_mutex_lock(&d->lock);
+    struct worker_entry *w = upsert_entry(d, worker_id, url, slots, kinds);
+
+    w->online = 1;
+    w->full = 0;
+    w->last_heard_mono_ms = mono_ms();
+    d->wake_requested = 1;
+    pthread_cond_signal(&d->wake_cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
+void dispatcher_report_received(struct dispatcher *d, const char *worker_id, int finished)
+{
+    pthread_mutex_lock(&d->lock);
+    struct worker_entry *w = worker_id ? dispatch_find_worker(d, worker_id) : NULL;
+
+    if (w && w->online)
+        w->last_heard_mono_ms = mono_ms();
+    if (finished) {
+        if (w)
+            w->full = 0;
+        d->wake_requested = 1;
+        pthread_cond_signal(&d->wake_cond);
+    }
+    pthread_mutex_unlock(&d->lock);
+}

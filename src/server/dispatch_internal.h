@@ -1,0 +1,85 @@
+/* State shared by dispatch.c (assignment, liveness, heartbeats) and
+ * push.c (the threads that send pushes to workers). */
+#ifndef TASKRELAY_DISPATCH_INTERNAL_H
+#define TASKRELAY_DISPATCH_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/dispatch.h"
+#include "server/task.h"
+
+#define PUSH_THREAD_COUNT 4
+
+/* What the dispatcher knows of a worker between heartbeats. */
+struct worker_entry {
+    char *id;
+    char *url;
+    int slots;
+    char **kinds;
+    size_t kind_count;
+    int online;
+    /* The worker rejected a push (busy, unreachable): skip it until its
+     * next heartbeat or report says a slot is free. */
+    int full;
+    int64_t last_heard_mono_ms;
+};
+
+/* A task whose push has not been confirmed by a 200 from the worker. */
+struct push_tracking {
+    int64_t task_id;
+    int attempt;
+    char *worker_id;
+    int inflight;              /* a push thread is sending it now */
+    int64_t next_try_mono_ms;  /* when to resend, if not inflight */
+    int tries;
+};
+
+enum push_type { PUSH_EXECUTE, PUSH_CANCEL };
+
+struct push_job {
+    enum push_type type;
+    int64_t task_id;
+    int attempt;
+    char *worker_id;
+    char *url;  /* full URL */
+    char *body; /* JSON text */
+    struct push_job *next;
+};
+
+struct dispatcher {
+    struct app *app;
+    pthread_mutex_t lock;
+    pthread_cond_t wake_cond;
+    int wake_requested;
+    int stopping;
+
+    struct worker_entry *workers;
+    size_t worker_count;
+
+    struct push_tracking *pushes;
+    size_t push_count;
+
+    struct push_job *queue_head;
+    struct push_job *queue_tail;
+    pthread_cond_t queue_cond;
+
+    pthread_t loop_thread;
+    pthread_t push_threads[PUSH_THREAD_COUNT];
+};
+
+/* Lock held for all of these. */
+struct worker_entry *dispatch_find_worker(struct dispatcher *d, const char *id);
+struct push_tracking *dispatch_find_push(struct dispatcher *d, int64_t task_id);
+void dispatch_forget_push(struct dispatcher *d, int64_t task_id);
+void dispatch_enqueue(struct dispatcher *d, struct push_job *job);
+
+/* Builds the /execute job for a task (lock not needed). */
+struct push_job *push_execute_job(struct dispatcher *d, const struct task_record *task,
+                                  const char *worker_id, const char *worker_url);
+
+void *push_thread_main(void *arg);
+void push_job_free(struct push_job *job);
+
+#endif

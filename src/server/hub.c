@@ -1,0 +1,137 @@
+#include "server/hub.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/util.h"
+
+struct hub {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    struct hub_event *ring;
+    size_t capacity;
+    uint64_t next; /* position of the next event */
+    int closed;
+};
+
+struct hub *hub_new(size_t capacity)
+{
+    struct hub *hub = xcalloc(1, sizeof(*hub));
+    pthread_condattr_t attr;
+
+    pthread_mutex_init(&hub->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&hub->changed, &attr);
+    pthread_condattr_destroy(&attr);
+    hub->ring = xcalloc(capacity, sizeof(*hub->ring));
+    hub->capacity = capacity;
+    return hub;
+}
+
+void hub_free(struct hub *hub)
+{
+    if (!hub)
+        return;
+    for (size_t i = 0; i < hub->capacity; i++)
+        free(hub->ring[i].data);
+    free(hub->ring);
+    pthread_cond_destroy(&hub->changed);
+    pthread_mutex_destroy(&hub->lock);
+    free(hub);
+}
+
+void hub_publish(struct hub *hub, enum hub_event_type type, int64_t seq, int64_t task_id,
+                 char *data)
+{
+    pthread_mutex_lock(&hub->lock);
+    struct hub_event *slot = &hub->ring[hub->next % hub->capacity];
+
+    free(slot->data);
+    slot->position = hub->next;
+    slot->type = type;
+    slot->seq = seq;
+    slot->task_id = task_id;
+    slot->data = data;
+    hub->next++;
+    pthread_cond_broadcast(&hub->changed);
+    pthread_mutex_unlock(&hub->lock);
+}
+
+uint64_t hub_position(struct hub *hub)
+{
+    uint64_t position;
+
+    pthread_mutex_lock(&hub->lock);
+    position = hub->next;
+    pthread_mutex_unlock(&hub->lock);
+    return position;
+}
+
+static void deadline_after(struct timespec *ts, int64_t timeout_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += timeout_ms / 1000;
+    ts->tv_nsec += (timeout_ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+int hub_wait(struct hub *hub, uint64_t *position, int64_t timeout_ms, struct hub_event **out,
+             size_t *count, int *overrun)
+{
+    struct timespec deadline;
+    uint64_t oldest;
+
+    *out = NULL;
+    *count = 0;
+    *overrun = 0;
+    deadline_after(&deadline, timeout_ms);
+
+    pthread_mutex_lock(&hub->lock);
+    while (!hub->closed && hub->next <= *position) {
+        if (pthread_cond_timedwait(&hub->changed, &hub->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    if (hub->closed) {
+        pthread_mutex_unlock(&hub->lock);
+        return -1;
+    }
+    oldest = hub->next > hub->capacity ? hub->next - hub->capacity : 0;
+    if (*position < oldest) {
+        *overrun = 1;
+        *position = oldest;
+    }
+    if (hub->next > *position) {
+        *count = (size_t)(hub->next - *position);
+        *out = xcalloc(*count, sizeof(**out));
+        for (size_t i = 0; i < *count; i++) {
+            const struct hub_event *e = &hub->ring[(*position + i) % hub->capacity];
+
+            (*out)[i] = *e;
+            (*out)[i].data = xstrdup(e->data);
+        }
+        *position = hub->next;
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return 0;
+}
+
+void hub_events_free(struct hub_event *events, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(events[i].data);
+    free(events);
+}
+
+void hub_close(struct hub *hub)
+{
+    pthread_mutex_lock(&hub->lock);
+    hub->closed = 1;
+    pthread_cond_broadcast(&hub->changed);
+    pthread_mutex_unlock(&hub->lock);
+}

@@ -1,0 +1,195 @@
+/* The push threads: each sends queued jobs to workers with its own libcurl
+ * handle (so connections to a worker are reused) and applies the outcome. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/httpc.h"
+#include "common/json_util.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/app.h"
+#include "server/dispatch_internal.h"
+#include "server/store.h"
+
+/* Longest wait between resends of a push whose outcome is unknown. */
+#define RESEND_MAX_DELAY_MS 10000
+
+void push_job_free(struct push_job *job)
+{
+    if (!job)
+        return;
+    free(job->worker_id);
+    free(job->url);
+    free(job->body);
+    free(job);
+}
+
+void dispatch_enqueue(struct dispatcher *d, struct push_job *job)
+{
+    job->next = NULL;
+    if (d->queue_tail)
+        d->queue_tail->next = job;
+    else
+        d->queue_head = job;
+    d->queue_tail = job;
+    pthread_cond_signal(&d->queue_cond);
+}
+
+struct push_job *push_execute_job(struct dispatcher *d, const struct task_record *t,
+                                  const char *worker_id, const char *worker_url)
+{
+    struct push_job *job = xcalloc(1, sizeof(*job));
+    json_t *payload = json_loads(t->payload, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    json_t *body = json_pack("{s:I, s:s, s:i, s:o, s:i}", "task_id", (json_int_t)t->id, "kind",
+                             t->kind, "attempt", t->attempt, "payload",
+                             payload ? payload : json_object(), "timeout_s", t->timeout_s);
+
+    job->type = PUSH_EXECUTE;
+    job->task_id = t->id;
+    job->attempt = t->attempt;
+    job->worker_id = xstrdup(worker_id);
+    job->url = xasprintf("%s/execute", worker_url);
+    job->body = json_to_text(body);
+    json_decref(body);
+    return job;
+}
+
+void dispatcher_send_cancel(struct dispatcher *d, const char *worker_id, int64_t task_id,
+                            int attempt)
+{
+    pthread_mutex_lock(&d->lock);
+    struct worker_entry *w = dispatch_find_worker(d, worker_id);
+
+    if (w && w->online) {
+        struct push_job *job = xcalloc(1, sizeof(*job));
+
+        job->type = PUSH_CANCEL;
+        job->task_id = task_id;
+        job->attempt = attempt;
+        job->worker_id = xstrdup(worker_id);
+        job->url = xasprintf("%s/tasks/%lld/cancel", w->url, (long long)task_id);
+        job->body = xasprintf("{\"attempt\":%d}", attempt);
+        dispatch_enqueue(d, job);
+    }
+    dispatch_forget_push(d, task_id);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Returns the task to pending after the worker rejected the push without
+ * running it, and keeps the dispatcher from offering that worker again
+ * until it reports a free slot. Lock held. */
+static void push_rejected(struct dispatcher *d, const struct push_job *job, const char *why)
+{
+    struct store *store = d->app->store;
+    struct worker_entry *w = dispatch_find_worker(d, job->worker_id);
+    int64_t seq;
+
+    if (w)
+        w->full = 1;
+    dispatch_forget_push(d, job->task_id);
+    if (store->ops->task_unclaim(store, job->task_id, job->attempt, job->worker_id, now_ms(),
+                                 &seq) == STORE_OK) {
+        log_info("dispatch", "push rejected, task pending again task=%lld attempt=%d "
+                             "worker=%s reason=\"%s\"",
+                 (long long)job->task_id, job->attempt, job->worker_id, why);
+        app_publish_task_id(d->app, job->task_id, seq);
+    }
+    d->wake_requested = 1;
+    pthread_cond_signal(&d->wake_cond);
+}
+
+/* The worker may have started the run: keep the task dispatched and ask
+ * again later with the same attempt. Lock held. */
+static void push_unconfirmed(struct dispatcher *d, const struct push_job *job, const char *why)
+{
+    struct push_tracking *p = dispatch_find_push(d, job->task_id);
+    int64_t delay_ms = 500;
+
+    if (!p)
+        return;
+    for (int i = 0; i < p->tries && delay_ms < RESEND_MAX_DELAY_MS; i++)
+        delay_ms *= 2;
+    if (delay_ms > RESEND_MAX_DELAY_MS)
+        delay_ms = RESEND_MAX_DELAY_MS;
+    p->inflight = 0;
+    p->next_try_mono_ms = mono_ms() + delay_ms;
+    log_warn("dispatch", "push outcome unknown, will ask again task=%lld attempt=%d worker=%s "
+                         "retry_in_ms=%lld error=\"%s\"",
+             (long long)job->task_id, job->attempt, job->worker_id, (long long)delay_ms, why);
+}
+
+static void apply_execute_result(struct dispatcher *d, const struct push_job *job, int rc,
+                                 long status, const char *err)
+{
+    char why[128];
+
+    if (rc == HTTPC_OK && status == 200) {
+        dispatch_forget_push(d, job->task_id);
+        return;
+    }
+    if (rc == HTTPC_NOT_SENT) {
+        push_rejected(d, job, err);
+        return;
+    }
+    if (rc != HTTPC_OK || (status >= 500 && status != 503)) {
+        snprintf(why, sizeof(why), "%s", rc != HTTPC_OK ? err : "worker answered a 5xx status");
+        push_unconfirmed(d, job, why);
+        return;
+    }
+    /* 503 busy, 401 token mismatch, 422 unknown kind, 409 stale attempt:
+     * the worker did not start this attempt. */
+    snprintf(why, sizeof(why), "worker answered HTTP %ld", status);
+    if (status == 401)
+        log_error("dispatch", "worker rejected the worker token worker=%s: check that "
+                              "TASKRELAY_WORKER_TOKEN matches on both sides",
+                  job->worker_id);
+    push_rejected(d, job, why);
+}
+
+static struct push_job *next_job(struct dispatcher *d)
+{
+    while (!d->queue_head && !d->stopping)
+        pthread_cond_wait(&d->queue_cond, &d->lock);
+    if (d->stopping)
+        return NULL;
+    struct push_job *job = d->queue_head;
+
+    d->queue_head = job->next;
+    if (!d->queue_head)
+        d->queue_tail = NULL;
+    return job;
+}
+
+void *push_thread_main(void *arg)
+{
+    struct dispatcher *d = arg;
+    struct httpc *client = httpc_new();
+    struct strbuf response;
+    struct push_job *job;
+
+    strbuf_init(&response);
+    pthread_mutex_lock(&d->lock);
+    while ((job = next_job(d)) != NULL) {
+        char err[256] = "";
+        long status = 0;
+        int rc;
+
+        pthread_mutex_unlock(&d->lock);
+        rc = httpc_request(client, "POST", job->url, d->app->config.worker_token, NULL,
+                           job->body, strlen(job->body), (long)d->app->config.dispatch_timeout_ms,
+                           &status, &response, err, sizeof(err));
+        pthread_mutex_lock(&d->lock);
+
+        if (job->type == PUSH_EXECUTE)
+            apply_execute_result(d, job, rc, status, err);
+        else if (rc != HTTPC_OK || status != 200)
+            log_warn("dispatch", "cancel push failed task=%lld worker=%s status=%ld error=\"%s\"; "
+                                 "the next heartbeat answer repeats it",
+                     (long long)job->task_id, job->worker_id, status, err);
+        push_job_free(job);
+    }
+    pthread_mutex_unlock(&d->lock);
+    strbuf_free(&response);
+    httpc_free(client);
+    return NULL;
+}

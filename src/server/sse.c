@@ -1,0 +1,217 @@
+/* Server-Sent Events. Each stream first replays, from the store, every
+ * task that changed after the client's Last-Event-ID (its newest state
+ * once), then relays live events from the hub. Event ids are task event
+ * seqs, which only grow, so a reconnecting client misses nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json_util.h"
+#include "common/log.h"
+#include "server/api.h"
+#include "server/app.h"
+#include "server/hub.h"
+#include "server/render.h"
+
+/* How many changed tasks one replay sends at most; a client further
+ * behind gets a "reset" event and reloads. */
+#define REPLAY_LIMIT 10000
+#define KEEPALIVE_MS 15000
+
+struct sse_stream {
+    struct app *app;
+    int64_t task_id; /* 0 = all tasks and workers */
+    uint64_t hub_position;
+    int64_t last_seq; /* highest task event seq sent */
+    int started;
+    struct strbuf pending; /* formatted bytes not yet handed to MHD */
+    size_t pending_off;
+};
+
+static void append_event(struct strbuf *out, const char *type, int64_t id, const char *data)
+{
+    strbuf_appendf(out, "event: %s\n", type);
+    if (id > 0)
+        strbuf_appendf(out, "id: %lld\n", (long long)id);
+    /* Compact JSON has no raw newlines, so one data line carries it. */
+    strbuf_appendf(out, "data: %s\n\n", data);
+}
+
+static void append_task(struct sse_stream *s, const struct task_record *task, int64_t seq)
+{
+    json_t *json = render_task(task);
+    char *text = json_to_text(json);
+
+    append_event(&s->pending, "task", seq, text);
+    free(text);
+    json_decref(json);
+}
+
+/* Sends the current state of every task changed after last_seq. */
+static void replay_changes(struct sse_stream *s)
+{
+    struct store *store = s->app->store;
+    struct task_change *changes = NULL;
+    size_t count = 0;
+
+    if (store->ops->changes_since(store, s->last_seq, s->task_id, REPLAY_LIMIT, &changes,
+                                  &count) != STORE_OK) {
+        free(changes);
+        return;
+    }
+    if (count == REPLAY_LIMIT) {
+        strbuf_appendf(&s->pending, "event: reset\ndata: {}\n\n");
+        store->ops->last_seq(store, &s->last_seq);
+        free(changes);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct task_record task;
+
+        if (store->ops->task_get(store, changes[i].task_id, &task) != STORE_OK)
+            continue;
+        append_task(s, &task, changes[i].seq);
+        task_record_clear(&task);
+        if (changes[i].seq > s->last_seq)
+            s->last_seq = changes[i].seq;
+    }
+    free(changes);
+}
+
+static void send_workers(struct sse_stream *s)
+{
+    struct store *store = s->app->store;
+    struct worker_record *workers = NULL;
+    size_t count = 0;
+
+    store->ops->worker_list(store, &workers, &count);
+    for (size_t i = 0; i < count; i++) {
+        json_t *json = render_worker(&workers[i], NULL, 0);
+        char *text = json_to_text(json);
+
+        append_event(&s->pending, "worker", 0, text);
+        free(text);
+        json_decref(json);
+    }
+    store_free_workers(workers, count);
+}
+
+static void start_stream(struct sse_stream *s)
+{
+    /* The hub position is taken before the replay, so an event that
+     * happens during the replay is relayed afterwards rather than lost. */
+    s->hub_position = hub_position(s->app->hub);
+    strbuf_appendf(&s->pending, "retry: 2000\n\n");
+    if (s->task_id == 0) {
+        send_workers(s);
+        if (s->last_seq == 0)
+            s->app->store->ops->last_seq(s->app->store, &s->last_seq);
+    }
+    replay_changes(s);
+}
+
+static void relay_events(struct sse_stream *s, struct hub_event *events, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct hub_event *e = &events[i];
+
+        if (s->task_id && e->task_id != s->task_id)
+            continue;
+        if (e->type == HUB_TASK) {
+            if (e->seq <= s->last_seq)
+                continue;
+            s->last_seq = e->seq;
+            append_event(&s->pending, "task", e->seq, e->data);
+        } else if (e->type == HUB_WORKER && s->task_id == 0) {
+            append_event(&s->pending, "worker", 0, e->data);
+        } else if (e->type == HUB_LOG && s->task_id != 0) {
+            append_event(&s->pending, "log", 0, e->data);
+        }
+    }
+}
+
+/* Blocks until there is something to send (this connection has its own
+ * thread). Returns -1 once the server stops. */
+static int fill_pending(struct sse_stream *s)
+{
+    struct hub_event *events = NULL;
+    size_t count = 0;
+    int overrun = 0;
+
+    if (!s->started) {
+        s->started = 1;
+        start_stream(s);
+        return 0;
+    }
+    if (hub_wait(s->app->hub, &s->hub_position, KEEPALIVE_MS, &events, &count, &overrun) < 0)
+        return -1;
+    if (overrun)
+        replay_changes(s);
+    relay_events(s, events, count);
+    hub_events_free(events, count);
+    if (s->pending.len == 0)
+        strbuf_appendf(&s->pending, ": keepalive\n\n");
+    return 0;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct sse_stream *s = cls;
+    size_t n;
+
+    while (s->pending_off >= s->pending.len) {
+        strbuf_reset(&s->pending);
+        s->pending_off = 0;
+        if (s->app->stopping || fill_pending(s) < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    n = s->pending.len - s->pending_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, s->pending.data + s->pending_off, n);
+    s->pending_off += n;
+    return (ssize_t)n;
+}
+
+static void sse_free(void *cls)
+{
+    struct sse_stream *s = cls;
+
+    strbuf_free(&s->pending);
+    free(s);
+}
+
+void api_stream(struct app *app, struct http_exchange *ex, long long task_id)
+{
+    const char *last_id = http_header(ex, "Last-Event-ID");
+    struct sse_stream *s;
+    struct MHD_Response *response;
+    int64_t seq = 0;
+
+    if (!last_id)
+        last_id = http_query(ex, "last_event_id");
+    if (last_id && *last_id && parse_int64(last_id, 0, INT64_MAX, &seq) < 0) {
+        http_reply_error(ex, 400, "invalid_field",
+                         "Last-Event-ID '%s' is not an event id: reconnect without it", last_id);
+        return;
+    }
+    if (task_id) {
+        struct task_record task;
+
+        if (app->store->ops->task_get(app->store, task_id, &task) != STORE_OK) {
+            api_reply_task_not_found(ex, task_id);
+            return;
+        }
+        task_record_clear(&task);
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->app = app;
+    s->task_id = task_id;
+    s->last_seq = seq;
+    strbuf_init(&s->pending);
+    response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, s,
+                                                 sse_free);
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(response, "X-Accel-Buffering", "no");
+    http_reply_response(ex, 200, response);
+}
