@@ -117,6 +117,13 @@ class ApiTest(TaskrelayTestCase):
         task = self.server.task(task_id)
         return task if task["attempt"] == attempt and task["status"] in TERMINAL else None
 
+
+class CompatibilityApiTest(TaskrelayTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.start_server(heartbeat_ms=1000)
+
     def test_compatibility_routes(self):
         fake = self.start_fake_worker(self.server, ["compat"])
         task = self.assert_created(self.server.create_task("compat", {"x": 1}))
