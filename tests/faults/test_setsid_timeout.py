@@ -43,8 +43,7 @@ class SetsidTimeoutTest(TaskrelayTestCase):
         self.assertTrue("timed out" in error or "timeout" in error, error)
         self.assertGreaterEqual(elapsed_s, 4.5)
 
-        wait_for(lambda: not self.marked_pids(), 10,
-                 message=f"no process of the run left (left: {self.marked_pids()})")
+        self.assert_no_run_processes(10)
         wait_for(lambda: process_state(grandchild)[0] is None, 5,
                  message="the setsid grandchild to be gone and reaped")
         wait_for(lambda: not zombie_children(worker.process.pid), 5,

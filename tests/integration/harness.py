@@ -384,6 +384,14 @@ def process_state(pid):
     return rest[0], int(rest[1])
 
 
+def command_line(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        return "?"
+
+
 def all_pids():
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
@@ -477,6 +485,7 @@ class Server:
 
     def __init__(self, test_dir, heartbeat_ms=None, dispatch_timeout_ms=None, extra_args=(),
                  name="server"):
+        self.heartbeat_ms = heartbeat_ms
         self.api_token = "api-" + secrets.token_hex(16)
         self.worker_token = "wrk-" + secrets.token_hex(16)
         self.test_dir = test_dir
@@ -866,6 +875,7 @@ class TaskrelayTestCase(unittest.TestCase):
         self.test_dir = tempfile.mkdtemp(prefix="taskrelay-itest-")
         self.marker = "itest-marker-" + secrets.token_hex(8)
         self.processes = []
+        self.worker_pids = set()
         self.addCleanup(self._kill_marked)
 
     def run(self, result=None):
@@ -909,6 +919,13 @@ class TaskrelayTestCase(unittest.TestCase):
         self.addCleanup(server.process.stop)
 
     def start_worker(self, server, wait_online=True, **options):
+        """Start a worker for server and wait until the server lists it.
+
+        Unless options set heartbeat_ms, the worker gets the server's
+        --heartbeat-ms, so a test does not depend on the worker adopting the
+        interval from the register reply (a test of its own checks that).
+        """
+        options.setdefault("heartbeat_ms", server.heartbeat_ms)
         worker = Worker(self.test_dir, server.url, server.worker_token, self.marker,
                         **options)
         self._start_tracked(worker)
@@ -928,6 +945,7 @@ class TaskrelayTestCase(unittest.TestCase):
         finally:
             if worker.process:
                 self.processes.append(worker.process)
+                self.worker_pids.add(worker.process.pid)
         self.addCleanup(lambda: worker.process.stop())
 
     def start_fake_server(self, **options):
@@ -945,6 +963,7 @@ class TaskrelayTestCase(unittest.TestCase):
         """Start worker again on its port after its process ended."""
         worker.start(port=worker.port)
         self.processes.append(worker.process)
+        self.worker_pids.add(worker.process.pid)
         self.addCleanup(lambda: worker.process.stop())
 
     # Files that the task programs write under HOME (the test directory).
@@ -977,7 +996,25 @@ class TaskrelayTestCase(unittest.TestCase):
             return f.read()
 
     def marked_pids(self):
-        return pids_with_marker(self.marker)
+        """Return the pids of task programs and their descendants.
+
+        Workers carry the marker too, because they pass it on, so they are
+        left out.
+        """
+        return [pid for pid in pids_with_marker(self.marker) if pid not in self.worker_pids]
+
+    def assert_no_run_processes(self, timeout_s=10):
+        """Wait until no task program or descendant is left; fail listing them."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = self.marked_pids()
+            if not left:
+                return
+            if time.monotonic() >= deadline:
+                described = ", ".join(f"{pid} ({command_line(pid)})" for pid in left)
+                self.fail(f"processes of task programs still alive after {timeout_s} s: "
+                          f"{described}")
+            time.sleep(0.05)
 
     def assert_created(self, reply):
         self.assertEqual(reply.status, 201, f"POST /api/v1/tasks returned {reply!r}")

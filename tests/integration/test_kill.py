@@ -21,8 +21,7 @@ class KillTest(TaskrelayTestCase):
         return task
 
     def _assert_no_processes_left(self, worker):
-        wait_for(lambda: not self.marked_pids(), 10,
-                 message="every process of the run to end")
+        self.assert_no_run_processes(10)
         wait_for(lambda: not zombie_children(worker.process.pid), 10,
                  message="the worker to reap its children")
         health = wait_for(lambda: self._free_health(worker), 10, message="the slot to be free")
