@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -112,10 +113,13 @@ class BodySizeTest(TaskrelayTestCase):
         expected_count = sum(1 for s in SIZES if 28 <= s <= BODY_LIMIT) * len(MODES)
         self.assertEqual(len(accepted), expected_count)
 
+        self.wait_all_terminal(server, accepted, timeout_s=60)
         for task_id, (size, mode, text) in sorted(accepted.items()):
             with self.subTest(task=task_id, size=size, mode=mode):
-                final = server.wait_status(task_id, TERMINAL, timeout_s=60)
-                self.assertEqual(final["status"], "completed", final.get("error"))
+                final = server.task(task_id)
+                self.assertEqual(final["status"], "completed",
+                                 f"task {task_id} ({size} bytes, {mode}) is {final['status']}, "
+                                 f"error {final.get('error')!r}")
                 expected_hash = sha256_hex(text.encode("ascii"))
                 name = f"{task_id}-1"
                 payload_file = wait_for(lambda: os.path.exists(self.path(f"stdin-{name}")), 10,
@@ -131,6 +135,17 @@ class BodySizeTest(TaskrelayTestCase):
         self.assertEqual(len(self.ledger()), expected_count)
         small = self.assert_created(server.create_task("copy", {"after": "limits"}))
         self.assertEqual(server.wait_status(small["id"], TERMINAL)["status"], "completed")
+
+    @staticmethod
+    def wait_all_terminal(server, task_ids, timeout_s):
+        """Wait until every task ended or timeout_s passed, whichever is first."""
+        deadline = time.monotonic() + timeout_s
+        waiting = set(task_ids)
+        while waiting and time.monotonic() < deadline:
+            for task_id in list(waiting):
+                if server.task(task_id)["status"] in TERMINAL:
+                    waiting.discard(task_id)
+            time.sleep(0.2)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ class ApiTest(TaskrelayTestCase):
         self.assertEqual(sorted(t["id"] for t in everything["tasks"]),
                          sorted(step_ids + fail_ids))
 
-        for bad in ("limit=0", "limit=501", "limit=abc", "status=bogus", "cursor=%00nonsense"):
+        for bad in ("limit=0", "limit=501", "limit=abc", "status=bogus", "cursor=nonsense",
+                    "cursor=-5", "cursor=%00nonsense"):
             with self.subTest(query=bad):
                 reply = self.server.api("GET", "/api/v1/tasks?" + bad)
                 self.assertEqual(reply.status, 400, reply)
