@@ -282,6 +282,7 @@ static void sq_close(struct store *store)
     /* Folds the WAL back so the file is complete on its own. */
     sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     sqlite3_close(s->db);
+    pthread_cond_destroy(&s->batch_changed);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -292,6 +293,7 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
 
     s->base.ops = &sqlite_store_ops;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->batch_changed, NULL);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, err_len, "cannot open database '%s': %s", path,
@@ -316,6 +318,7 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
 fail:
     if (s->db)
         sqlite3_close(s->db);
+    pthread_cond_destroy(&s->batch_changed);
     pthread_mutex_destroy(&s->lock);
     free(s);
     return NULL;

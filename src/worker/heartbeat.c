@@ -54,8 +54,8 @@ static json_t *register_body(const struct worker_config *config)
                      TASKRELAY_VERSION);
 }
 
-/* POSTs body (taken) to path; returns the HTTP status, or 0 when no answer
- * came (err set). */
+/* POSTs body (taken) to path; returns the HTTP status, or 0 when no
+ * response came (err set). */
 static long post_json(struct heartbeat *hb, const char *path, json_t *body,
                       struct strbuf *response, char *err, size_t err_len)
 {
@@ -121,7 +121,7 @@ static void apply_cancel_list(struct heartbeat *hb, const struct strbuf *respons
         if (json_unpack(item, "{s:I, s?i}", "task_id", &task_id, "attempt", &attempt) < 0 ||
             task_id <= 0)
             continue;
-        log_info("worker", "server asked to cancel task=%lld attempt=%d", (long long)task_id,
+        log_debug("worker", "server asked to cancel task=%lld attempt=%d", (long long)task_id,
                  attempt);
         supervisor_kill(hb->sup, task_id, attempt, KILL_CANCEL);
     }
@@ -154,7 +154,7 @@ static void *heartbeat_thread(void *arg)
                 break;
         } else if (failures++ == 0) {
             log_warn("worker", "heartbeat failed: %s",
-                     status == 0 ? err : "the server answered with an error status");
+                     status == 0 ? err : "the server responded with an error status");
         }
     }
 out:
