@@ -2,8 +2,8 @@
 # Write progress lines that a worker must clean or drop: a raw NUL byte,
 # invalid UTF-8, a line over the 1,024-byte message limit, garbage, then
 # emoji and right-to-left text, and finally a well-formed last step. The
-# lines are 0.4 s apart because the worker sends at most one progress report
-# per 200 ms and keeps only the newest line in between.
+# lines are 0.4 s apart, slower than the worker's progress rate limit
+# (docs/worker.md), so none is merged into the next report.
 . "${0%/*}/common.sh"
 
 fd="$TASKRELAY_PROGRESS_FD"

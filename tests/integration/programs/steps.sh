@@ -1,7 +1,7 @@
 #!/bin/sh
 # Report four progress steps, print to stdout and stderr, and exit 0. The
-# steps are 0.4 s apart because the worker sends at most one progress report
-# per 200 ms and keeps only the newest line in between.
+# steps are 0.4 s apart, slower than the worker's progress rate limit
+# (docs/worker.md), so none is merged into the next report.
 . "${0%/*}/common.sh"
 
 echo "steps: starting"
