@@ -6,9 +6,9 @@ without it the harness looks for build/taskrelay in the source tree.
 Each test gets a temporary directory that contains the server's database and data
 directory, the worker's state directory, the stderr of every process it started
 and the files that task programs write. The worker runs with HOME set to that
-directory, so the programs in programs/ find their ledger and go-files there,
-and with a PATH that contains a per-test marker, so the test can find every
-descendant of its task programs through /proc/PID/environ.
+directory, so the programs in programs/ find their ledger and go-files there.
+Its PATH starts with a per-test marker, so the test can find every descendant
+of its task programs through /proc/PID/environ.
 """
 
 import hashlib
