@@ -187,7 +187,7 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *t)
         s, "UPDATE tasks SET status = ?, progress = ?, message = ?, worker_id = ?, "
            "attempt = ?, error = ?, result = ?, log_tail = ?, report_seq = ?, log_len = ?, "
            "not_before = ?, dispatched_at = ?, started_at = ?, finished_at = ?, "
-           "updated_at = ? WHERE id = ?");
+           "updated_at = ?, max_attempts = ? WHERE id = ?");
     int rc;
 
     if (!stmt)
@@ -207,7 +207,8 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *t)
     bind_time(stmt, 13, t->started_at);
     bind_time(stmt, 14, t->finished_at);
     sqlite3_bind_int64(stmt, 15, t->updated_at);
-    sqlite3_bind_int64(stmt, 16, t->id);
+    sqlite3_bind_int(stmt, 16, t->max_attempts);
+    sqlite3_bind_int64(stmt, 17, t->id);
     rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
     if (rc != STORE_OK)
         log_error("store", "cannot update task=%lld: %s", (long long)t->id,

@@ -135,7 +135,7 @@ static int start_parts(struct worker_parts *w, char *err, size_t err_len)
         return -1;
 
     w->app = (struct worker_http_app){.config = &w->config, .table = w->table, .sup = w->sup};
-    w->httpd = httpd_start(w->config.listen, LIMIT_BODY_DEFAULT, NULL, worker_http_handle,
+    w->httpd = httpd_start(w->config.listen, (size_t)w->config.max_body, NULL, worker_http_handle,
                            &w->app, err, err_len);
     if (!w->httpd)
         return -1;
