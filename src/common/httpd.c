@@ -192,8 +192,11 @@ struct httpd *httpd_start(const char *listen, size_t default_limit,
 {
     struct sockaddr_storage addr;
     struct httpd *server;
+    /* poll() rather than select(): select cannot watch a descriptor of
+     * 1024 or more, so with about a thousand open streams every further
+     * connection was dropped. */
     unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                         MHD_USE_ERROR_LOG;
+                         MHD_USE_POLL | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
 
     memset(&addr, 0, sizeof(addr));
