@@ -150,6 +150,18 @@ static void push_id(struct outbox *outbox, unsigned long long id)
     outbox->ids[outbox->count++] = id;
 }
 
+/* Queues id in ascending order; ids are handed out in ascending order,
+ * so this is an append unless another thread's put finished first. */
+static void insert_id(struct outbox *outbox, unsigned long long id)
+{
+    size_t i;
+
+    push_id(outbox, id);
+    for (i = outbox->count - 1; i > 0 && outbox->ids[i - 1] > id; i--)
+        outbox->ids[i] = outbox->ids[i - 1];
+    outbox->ids[i] = id;
+}
+
 /* Loads the ids of the report files and deletes half-written temporary
  * files, which were never queued. */
 static int load_existing(struct outbox *outbox, char *err, size_t err_len)
@@ -249,27 +261,33 @@ static int fsync_dir(const char *path)
     return rc;
 }
 
-/* Writes text to a temporary file and renames it into place, so the
- * reporter never reads half a report. */
+/* Writes a report file under its final name. The reporter cannot read it
+ * early, because its id is queued only after this returns. A crash in the
+ * middle leaves a short file, which the reporter drops as unreadable: for
+ * a progress or log report that loses only that report, and a complete
+ * report is fsynced before its run counts as finished, so recovery reports
+ * a run whose complete report is torn as lost. */
 static int write_report_file(const struct outbox *outbox, unsigned long long id,
                              const char *text, int durable, char *err, size_t err_len)
 {
-    char *tmp_path = xasprintf("%s/.tmp-%020llu", outbox->dir, id);
     char *path = report_path(outbox, id);
-    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     int rc = -1;
 
     if (fd < 0) {
-        snprintf(err, err_len, "cannot create '%s': %s", tmp_path, strerror(errno));
+        snprintf(err, err_len, "cannot create '%s': %s", path, strerror(errno));
         goto out;
     }
-    if (write_all(fd, text, strlen(text)) < 0 || (durable && fsync(fd) < 0)) {
-        snprintf(err, err_len, "cannot write '%s': %s", tmp_path, strerror(errno));
+    if (write_all(fd, text, strlen(text)) < 0) {
+        snprintf(err, err_len, "cannot write '%s': %s", path, strerror(errno));
         goto out;
     }
-    if (rename(tmp_path, path) < 0) {
-        snprintf(err, err_len, "cannot rename '%s' to '%s': %s", tmp_path, path,
-                 strerror(errno));
+    /* The complete report must be on disk, name included, before the run
+     * counts as finished and its slot is offered again: it is the only
+     * record of the outcome. Progress, log and artifact reports are not
+     * synced; a power loss may lose them, but never an outcome. */
+    if (durable && fsync(fd) < 0) {
+        snprintf(err, err_len, "cannot sync '%s': %s", path, strerror(errno));
         goto out;
     }
     if (durable && fsync_dir(outbox->dir) < 0) {
@@ -280,9 +298,8 @@ static int write_report_file(const struct outbox *outbox, unsigned long long id,
 out:
     if (fd >= 0)
         close(fd);
-    if (rc < 0)
-        unlink(tmp_path);
-    free(tmp_path);
+    if (rc < 0 && fd >= 0)
+        unlink(path);
     free(path);
     return rc;
 }
@@ -294,18 +311,22 @@ int outbox_put(struct outbox *outbox, const struct report *report, char *err,
     unsigned long long id;
     int rc;
 
-    /* Ids are handed out and queued under the lock, so the queue order is
-     * the order of the calls even across threads. The file is written
-     * under the lock too, so the reporter never peeks an id whose file is
-     * still missing. */
+    /* The file is written outside the lock, so the reporter can go on
+     * sending while a complete report is synced. Its id is queued only
+     * once the file is whole, in id order, so the reports of one thread
+     * are sent in the order of its calls. */
     pthread_mutex_lock(&outbox->lock);
     id = outbox->next_id++;
-    rc = write_report_file(outbox, id, text, report->type == REPORT_COMPLETE, err, err_len);
-    if (rc == 0) {
-        push_id(outbox, id);
-        pthread_cond_broadcast(&outbox->changed);
-    }
     pthread_mutex_unlock(&outbox->lock);
+
+    rc = write_report_file(outbox, id, text, report->type == REPORT_COMPLETE, err, err_len);
+
+    if (rc == 0) {
+        pthread_mutex_lock(&outbox->lock);
+        insert_id(outbox, id);
+        pthread_cond_broadcast(&outbox->changed);
+        pthread_mutex_unlock(&outbox->lock);
+    }
     free(text);
     return rc;
 }

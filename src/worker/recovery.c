@@ -29,21 +29,35 @@ struct leftover_list {
     size_t count;
 };
 
-static int count_alive(const struct leftover_list *list, int sig)
+/* Task attempts whose complete report is queued in the outbox. */
+struct attempt_list {
+    long long *task_ids;
+    int *attempts;
+    size_t count;
+};
+
+static int count_alive(const struct leftover_list *list, const char *boot_id, int sig)
 {
     int alive = 0;
 
-    for (size_t i = 0; i < list->count; i++)
-        alive += proc_signal_run(list->items[i].record.pgid, list->items[i].record.run_token, sig);
+    for (size_t i = 0; i < list->count; i++) {
+        const struct run_record *record = &list->items[i].record;
+
+        /* Processes do not outlive a reboot, and after one the run's
+         * process group id may belong to an unrelated process. */
+        if (record->boot_id[0] && strcmp(record->boot_id, boot_id) != 0)
+            continue;
+        alive += proc_signal_run(record->pgid, record->run_token, sig);
+    }
     return alive;
 }
 
-static int wait_until_gone(const struct leftover_list *list, int wait_ms)
+static int wait_until_gone(const struct leftover_list *list, const char *boot_id, int wait_ms)
 {
     int64_t deadline = mono_ms() + wait_ms;
     int alive;
 
-    while ((alive = count_alive(list, 0)) > 0 && mono_ms() < deadline)
+    while ((alive = count_alive(list, boot_id, 0)) > 0 && mono_ms() < deadline)
         sleep_ms(100);
     return alive;
 }
@@ -52,16 +66,19 @@ static int wait_until_gone(const struct leftover_list *list, int wait_ms)
  * target machines); processes are found by group and run token. */
 static void kill_leftovers(const struct worker_config *config, const struct leftover_list *list)
 {
-    int alive = count_alive(list, SIGTERM);
+    char boot_id[RUN_BOOT_ID_LEN + 1];
+    int alive;
 
+    run_files_boot_id(boot_id);
+    alive = count_alive(list, boot_id, SIGTERM);
     if (alive == 0)
         return;
     log_info("worker", "killing %d leftover processes of runs of the previous worker process",
              alive);
-    if (wait_until_gone(list, config->kill_grace_ms) == 0)
+    if (wait_until_gone(list, boot_id, config->kill_grace_ms) == 0)
         return;
-    count_alive(list, SIGKILL);
-    alive = wait_until_gone(list, RECOVERY_KILL_WAIT_MS);
+    count_alive(list, boot_id, SIGKILL);
+    alive = wait_until_gone(list, boot_id, RECOVERY_KILL_WAIT_MS);
     if (alive > 0)
         log_warn("worker", "%d leftover processes still exist after SIGKILL", alive);
 }
@@ -102,9 +119,21 @@ static void report_lost(const struct worker_config *config, struct outbox *outbo
     free(log_path);
 }
 
-/* Reads one run directory; a run not finished is added to leftovers. */
+static int attempt_listed(const struct attempt_list *list, long long task_id, int attempt)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        if (list->task_ids[i] == task_id && list->attempts[i] == attempt)
+            return 1;
+    }
+    return 0;
+}
+
+/* Reads one run directory; a run not finished is added to leftovers. A
+ * run whose complete report is queued is finished even when state.json
+ * does not say so: that report is written only once no process of the run
+ * is left, and the record's last update is not synced. */
 static void scan_run(const char *runs_dir, const char *name, struct run_table *table,
-                     struct leftover_list *leftovers)
+                     const struct attempt_list *completed, struct leftover_list *leftovers)
 {
     char *dir = xasprintf("%s/%s", runs_dir, name);
     struct run_record record;
@@ -126,7 +155,8 @@ static void scan_run(const char *runs_dir, const char *name, struct run_table *t
         snprintf(record.state, sizeof(record.state), "starting");
     }
     run_table_remember(table, record.task_id, record.attempt);
-    if (strcmp(record.state, "finished") == 0) {
+    if (strcmp(record.state, "finished") == 0 ||
+        attempt_listed(completed, record.task_id, record.attempt)) {
         free(dir);
         return;
     }
@@ -136,10 +166,25 @@ static void scan_run(const char *runs_dir, const char *name, struct run_table *t
     leftovers->count++;
 }
 
+struct queued_scan {
+    struct run_table *table;
+    struct attempt_list *completed;
+};
+
 static void list_queued_complete(unsigned long long id, const struct report *report, void *arg)
 {
-    if (report->type == REPORT_COMPLETE)
-        run_table_add_finished(arg, report->task_id, report->attempt);
+    struct queued_scan *scan = arg;
+    struct attempt_list *list = scan->completed;
+
+    (void)id;
+    if (report->type != REPORT_COMPLETE)
+        return;
+    run_table_add_finished(scan->table, report->task_id, report->attempt);
+    list->task_ids = xrealloc(list->task_ids, (list->count + 1) * sizeof(long long));
+    list->attempts = xrealloc(list->attempts, (list->count + 1) * sizeof(int));
+    list->task_ids[list->count] = report->task_id;
+    list->attempts[list->count] = report->attempt;
+    list->count++;
 }
 
 int recovery_run(const struct worker_config *config, struct run_table *table,
@@ -147,6 +192,8 @@ int recovery_run(const struct worker_config *config, struct run_table *table,
 {
     char *runs_dir = xasprintf("%s/runs", config->state_dir);
     struct leftover_list leftovers = {0};
+    struct attempt_list completed = {0};
+    struct queued_scan queued = {.table = table, .completed = &completed};
     DIR *dir = NULL;
     struct dirent *entry;
     int rc = -1;
@@ -157,7 +204,7 @@ int recovery_run(const struct worker_config *config, struct run_table *table,
     }
     /* Runs whose complete report is still queued are listed as finished in
      * heartbeats until the report is delivered. */
-    outbox_for_each(outbox, list_queued_complete, table);
+    outbox_for_each(outbox, list_queued_complete, &queued);
 
     dir = opendir(runs_dir);
     if (!dir) {
@@ -166,7 +213,7 @@ int recovery_run(const struct worker_config *config, struct run_table *table,
     }
     while ((entry = readdir(dir)) != NULL) {
         if (entry->d_name[0] != '.')
-            scan_run(runs_dir, entry->d_name, table, &leftovers);
+            scan_run(runs_dir, entry->d_name, table, &completed, &leftovers);
     }
 
     kill_leftovers(config, &leftovers);
@@ -182,6 +229,8 @@ out:
     for (size_t i = 0; i < leftovers.count; i++)
         free(leftovers.items[i].dir);
     free(leftovers.items);
+    free(completed.task_ids);
+    free(completed.attempts);
     free(runs_dir);
     return rc;
 }

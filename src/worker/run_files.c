@@ -78,24 +78,47 @@ out:
     return rc;
 }
 
+static char *record_text(const struct run_record *record)
+{
+    json_t *root = json_pack("{s:I, s:i, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s}", "task_id",
+                             (json_int_t)record->task_id, "attempt", record->attempt, "kind",
+                             record->kind, "state", record->state, "run_token",
+                             record->run_token, "pid", record->pid, "pgid", record->pgid, "seq",
+                             (json_int_t)record->seq, "timeout_s", record->timeout_s,
+                             "boot_id", record->boot_id);
+    char *text = json_to_text(root);
+
+    json_decref(root);
+    return text;
+}
+
+int run_record_create(const char *run_dir, const struct run_record *record, char *err,
+                      size_t err_len)
+{
+    char *path = xasprintf("%s/state.json", run_dir);
+    char *text = record_text(record);
+    /* No temporary file and rename: no earlier record exists to protect.
+     * A crash before the fsync returned leaves a missing or short file,
+     * and recovery then takes the run from its directory name. */
+    int rc = write_file(path, text, strlen(text), 1, err, err_len);
+
+    free(text);
+    free(path);
+    return rc;
+}
+
 int run_record_save(const char *run_dir, const struct run_record *record, int durable,
                     char *err, size_t err_len)
 {
     char *tmp_path = xasprintf("%s/state.json.tmp", run_dir);
     char *path = xasprintf("%s/state.json", run_dir);
-    json_t *root = json_pack("{s:I, s:i, s:s, s:s, s:s, s:i, s:i, s:I, s:i}", "task_id",
-                             (json_int_t)record->task_id, "attempt", record->attempt, "kind",
-                             record->kind, "state", record->state, "run_token",
-                             record->run_token, "pid", record->pid, "pgid", record->pgid, "seq",
-                             (json_int_t)record->seq, "timeout_s", record->timeout_s);
-    char *text = json_to_text(root);
+    char *text = record_text(record);
     int rc = write_file(tmp_path, text, strlen(text), durable, err, err_len);
 
     if (rc == 0 && rename(tmp_path, path) < 0) {
         snprintf(err, err_len, "cannot rename '%s': %s", tmp_path, strerror(errno));
         rc = -1;
     }
-    json_decref(root);
     free(text);
     free(tmp_path);
     free(path);
@@ -108,7 +131,7 @@ int run_record_load(const char *run_dir, struct run_record *record, char *err,
     char *path = xasprintf("%s/state.json", run_dir);
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
-    const char *kind = NULL, *state = NULL, *token = NULL;
+    const char *kind = NULL, *state = NULL, *token = NULL, *boot_id = "";
     json_int_t task_id = 0, seq = 0;
     int attempt = 0, pid = 0, pgid = 0, timeout_s = 0;
     int rc = -1;
@@ -118,10 +141,10 @@ int run_record_load(const char *run_dir, struct run_record *record, char *err,
         snprintf(err, err_len, "cannot read '%s': %s", path, jerr.text);
         goto out;
     }
-    if (json_unpack_ex(root, &jerr, 0, "{s:I, s:i, s:s, s:s, s:s, s:i, s:i, s:I, s?i}",
+    if (json_unpack_ex(root, &jerr, 0, "{s:I, s:i, s:s, s:s, s:s, s:i, s:i, s:I, s?i, s?s}",
                        "task_id", &task_id, "attempt", &attempt, "kind", &kind, "state", &state,
                        "run_token", &token, "pid", &pid, "pgid", &pgid, "seq", &seq,
-                       "timeout_s", &timeout_s) < 0 ||
+                       "timeout_s", &timeout_s, "boot_id", &boot_id) < 0 ||
         task_id <= 0 || attempt <= 0) {
         snprintf(err, err_len, "'%s' is not a valid run state: %s", path, jerr.text);
         goto out;
@@ -135,6 +158,7 @@ int run_record_load(const char *run_dir, struct run_record *record, char *err,
     record->pgid = pgid;
     record->seq = seq;
     record->timeout_s = timeout_s;
+    snprintf(record->boot_id, sizeof(record->boot_id), "%s", boot_id);
     rc = 0;
 out:
     json_decref(root);
@@ -186,6 +210,16 @@ int run_files_read_tail(const char *path, size_t max_len, char **out, char *err,
     }
     free(raw);
     return 0;
+}
+
+void run_files_boot_id(char *out)
+{
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, out, RUN_BOOT_ID_LEN) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    out[n == RUN_BOOT_ID_LEN ? RUN_BOOT_ID_LEN : 0] = '\0';
 }
 
 void run_files_read_result(const char *run_dir, json_t **result, char **note)

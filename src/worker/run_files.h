@@ -11,6 +11,11 @@
 #include "common/limits.h"
 
 #define RUN_TOKEN_HEX_LEN 32
+#define RUN_BOOT_ID_LEN 36
+
+/* Report seqs are reserved on disk in blocks of this many, so that
+ * state.json is written once per block rather than once per report. */
+#define RUN_SEQ_BLOCK 256
 
 /* Contents of state.json. */
 struct run_record {
@@ -21,8 +26,12 @@ struct run_record {
     char run_token[RUN_TOKEN_HEX_LEN + 1];
     int pid;        /* 0 before the program started */
     int pgid;
-    long long seq;  /* seq of the newest report queued for this run */
+    long long seq;  /* no report of this run has a higher seq */
     int timeout_s;
+    /* The kernel's boot id when the run started; "" in records written
+     * without it. A process cannot outlive a reboot, so recovery kills
+     * nothing of a run from another boot. */
+    char boot_id[RUN_BOOT_ID_LEN + 1];
 };
 
 /* Returns "<state_dir>/runs/<task_id>-<attempt>"; the caller frees it. */
@@ -32,6 +41,13 @@ char *run_dir_path(const char *state_dir, long long task_id, int attempt);
  * existing directory of the same attempt is reused. */
 int run_files_create(const char *run_dir, const char *payload, size_t payload_len, char *err,
                      size_t err_len);
+
+/* Writes the first state.json of a run directory, in place, and fsyncs
+ * it. The program must not start before this returned 0, so that after a
+ * crash or a power loss recovery knows the attempt ran and can find its
+ * processes by run token. */
+int run_record_create(const char *run_dir, const struct run_record *record, char *err,
+                      size_t err_len);
 
 /* Replaces state.json atomically; durable also fsyncs it. */
 int run_record_save(const char *run_dir, const struct run_record *record, int durable,
@@ -43,6 +59,10 @@ int run_record_load(const char *run_dir, struct run_record *record, char *err,
  * bytes after replacement). *out is "" when the file is missing. */
 int run_files_read_tail(const char *path, size_t max_len, char **out, char *err,
                         size_t err_len);
+
+/* Reads the kernel's boot id (/proc/sys/kernel/random/boot_id) into out,
+ * RUN_BOOT_ID_LEN + 1 bytes; "" when it cannot be read. */
+void run_files_boot_id(char *out);
 
 /* Reads result.json. Sets *result to the parsed JSON, or to NULL when the
  * file is missing; when it is too large or invalid, *result is NULL and

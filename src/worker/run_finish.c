@@ -142,7 +142,7 @@ static void queue_artifacts(struct supervisor *sup, struct sup_run *run)
             .type = REPORT_ARTIFACT,
             .task_id = run->task_id,
             .attempt = run->attempt,
-            .seq = ++run->record.seq,
+            .seq = sup_next_seq(sup, run),
             .artifact_name = names[i],
             .artifact_path = xasprintf("%s/%s", dir_path, names[i]),
         };
@@ -209,8 +209,14 @@ void sup_run_finish(struct supervisor *sup, struct sup_run *run)
     queue_artifacts(sup, run);
     sup_report(sup, run, REPORT_COMPLETE, complete_body(run, &outcome));
 
+    /* Not synced: the complete report, synced in the outbox, holds the
+     * outcome. When a power loss drops this write, recovery finds that
+     * report still queued and takes the run as finished, or, once it was
+     * delivered, sends a lost report that the server ignores because the
+     * task is in a terminal state; it kills nothing, because the run is
+     * from another boot. */
     snprintf(run->record.state, sizeof(run->record.state), "finished");
-    if (run_record_save(run->dir, &run->record, 1, err, sizeof(err)) < 0)
+    if (run_record_save(run->dir, &run->record, 0, err, sizeof(err)) < 0)
         log_error("worker", "cannot save run state task=%lld attempt=%d: %s", run->task_id,
                   run->attempt, err);
     run_table_release(sup->table, run->task_id, run->attempt);

@@ -17,6 +17,24 @@ static const char log_cap_marker[] =
     "\n[taskrelay: output exceeded the 1 MiB live log limit; the rest is only in the worker's "
     "run directory]\n";
 
+long long sup_next_seq(struct supervisor *sup, struct sup_run *run)
+{
+    char err[512];
+
+    (void)sup;
+    if (run->seq >= run->record.seq) {
+        /* The reserved bound must be on disk before a report above the
+         * old one can reach the server: recovery sends the lost report of
+         * a run with the bound plus one, which the server ignores unless
+         * it is above every seq it applied. Synced once per block. */
+        run->record.seq = run->seq + RUN_SEQ_BLOCK;
+        if (run_record_save(run->dir, &run->record, 1, err, sizeof(err)) < 0)
+            log_error("worker", "cannot save run state task=%lld attempt=%d: %s", run->task_id,
+                      run->attempt, err);
+    }
+    return ++run->seq;
+}
+
 void sup_report(struct supervisor *sup, struct sup_run *run, enum report_type type,
                 json_t *body)
 {
@@ -24,21 +42,17 @@ void sup_report(struct supervisor *sup, struct sup_run *run, enum report_type ty
         .type = type,
         .task_id = run->task_id,
         .attempt = run->attempt,
-        .seq = ++run->record.seq,
+        .seq = sup_next_seq(sup, run),
         .body = body,
     };
     char err[512];
 
     json_object_set_new(body, "worker_id", json_string(sup->config->worker_id));
     json_object_set_new(body, "attempt", json_integer(run->attempt));
-    json_object_set_new(body, "seq", json_integer(run->record.seq));
+    json_object_set_new(body, "seq", json_integer(report.seq));
     if (outbox_put(sup->outbox, &report, err, sizeof(err)) < 0)
         log_error("worker", "cannot queue %s report task=%lld attempt=%d: %s",
                   report_type_route(type), run->task_id, run->attempt, err);
-    /* The seq is saved so that reports after a restart continue above it. */
-    if (run_record_save(run->dir, &run->record, 0, err, sizeof(err)) < 0)
-        log_error("worker", "cannot save run state task=%lld attempt=%d: %s", run->task_id,
-                  run->attempt, err);
     json_decref(body);
 }
 

@@ -59,8 +59,9 @@ static void free_env(char **env)
 }
 
 /* Creates the run directory and the state record. The record with the run
- * token is on disk before the program starts, so recovery can always find
- * the run's processes. */
+ * token is synced before the program starts. After a crash, recovery finds
+ * the run's processes by it. After a power loss, it still shows that this
+ * attempt ran, so a repeated /execute does not run it again. */
 static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
                          size_t err_len)
 {
@@ -72,13 +73,15 @@ static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
     record->timeout_s = run->timeout_s;
     snprintf(record->kind, sizeof(record->kind), "%s", run->kind->name);
     snprintf(record->state, sizeof(record->state), "starting");
+    snprintf(record->boot_id, sizeof(record->boot_id), "%s", sup->boot_id);
+    record->seq = RUN_SEQ_BLOCK;
     if (random_hex(record->run_token, RUN_TOKEN_HEX_LEN / 2) < 0) {
         snprintf(err, err_len, "cannot read random bytes for the run token");
         return -1;
     }
     if (run_files_create(run->dir, run->payload, run->payload_len, err, err_len) < 0)
         return -1;
-    return run_record_save(run->dir, record, 1, err, err_len);
+    return run_record_create(run->dir, record, err, err_len);
 }
 
 static int spawn_program(struct supervisor *sup, struct sup_run *run, char *err,
@@ -158,10 +161,14 @@ void sup_run_start(struct supervisor *sup, struct sup_run *run)
     run->record.pid = (int)run->pid;
     run->record.pgid = (int)run->pid;
     snprintf(run->record.state, sizeof(run->record.state), "running");
+    /* Not synced: the pid and group matter only while the processes live,
+     * and a power loss ends them. */
+    if (run_record_save(run->dir, &run->record, 0, err, sizeof(err)) < 0)
+        log_error("worker", "cannot save run state task=%lld attempt=%d: %s", run->task_id,
+                  run->attempt, err);
     run_table_set_phase(sup->table, run->task_id, run->attempt, RUN_RUNNING, (int)run->pid);
     log_info("worker", "task started task=%lld attempt=%d kind=%s pid=%d timeout_s=%d",
              run->task_id, run->attempt, run->kind->name, (int)run->pid, run->timeout_s);
-    /* sup_report also saves the record, now with pid and pgid. */
     sup_report(sup, run, REPORT_START, json_object());
 out:
     free(run->payload);

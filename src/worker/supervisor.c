@@ -13,14 +13,33 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/proc_children.h"
 #include "worker/proc_kill.h"
 #include "worker/supervisor_internal.h"
 
-/* How often a stopping run is checked for processes left; bounds the
- * delay between the last process dying and the slot freeing. */
+/* How often a run whose program exited is checked again for processes
+ * left while some are; bounds the delay between the last one dying and
+ * the slot freeing when that process was not a child of the worker. */
 #define STOP_CHECK_INTERVAL_MS 100
 #define LOG_FLUSH_INTERVAL_MS 1000
 #define MAX_POLL_FDS 1100
+
+/* Returns 1 when this kernel has /proc/self/task/TID/children, which needs
+ * CONFIG_PROC_CHILDREN; without it every finished run is checked with a
+ * scan of /proc. */
+static int probe_children_files(void)
+{
+    pid_t *pids;
+    size_t count;
+
+    if (proc_children_list(&pids, &count) < 0) {
+        log_warn("worker", "cannot read /proc/self/task/*/children: each finished run is checked "
+                           "for leftover processes with a scan of /proc, which is slower");
+        return 0;
+    }
+    free(pids);
+    return 1;
+}
 
 struct supervisor *supervisor_new(const struct worker_config *config, struct run_table *table,
                                   struct outbox *outbox, int signal_fd, char *err,
@@ -34,6 +53,8 @@ struct supervisor *supervisor_new(const struct worker_config *config, struct run
         return NULL;
     }
     sup->config = config;
+    sup->children_readable = probe_children_files();
+    run_files_boot_id(sup->boot_id);
     sup->table = table;
     sup->outbox = outbox;
     sup->signal_fd = signal_fd;
@@ -165,6 +186,16 @@ static void process_commands(struct supervisor *sup)
     }
 }
 
+static void check_exited_runs_now(struct supervisor *sup)
+{
+    int64_t now = mono_ms();
+
+    for (struct sup_run *run = sup->runs; run; run = run->next) {
+        if (run->exited)
+            run->next_check_at_ms = now;
+    }
+}
+
 /* Reaps every child that ended: task programs and, because the worker is
  * a child subreaper, orphaned descendants of them. */
 static void reap_children(struct supervisor *sup)
@@ -173,8 +204,11 @@ static void reap_children(struct supervisor *sup)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        int program = 0;
+
         for (struct sup_run *run = sup->runs; run; run = run->next) {
             if (run->pid == pid && !run->exited) {
+                program = 1;
                 run->exited = 1;
                 run->wait_status = status;
                 run->next_check_at_ms = mono_ms();
@@ -182,6 +216,10 @@ static void reap_children(struct supervisor *sup)
                           run->task_id, run->attempt, (int)pid, status);
             }
         }
+        /* An orphaned descendant ended: a run that waits for its last
+         * process may be free now, so check at once. */
+        if (!program)
+            check_exited_runs_now(sup);
     }
 }
 
@@ -215,6 +253,38 @@ static void handle_signals(struct supervisor *sup)
     reap_children(sup);
 }
 
+static int is_active_program(const struct supervisor *sup, pid_t pid)
+{
+    for (const struct sup_run *run = sup->runs; run; run = run->next) {
+        if (run->pid == pid && !run->exited)
+            return 1;
+    }
+    return 0;
+}
+
+/* Returns 0 when no process of the run can be left, which the common case
+ * establishes without a scan of /proc. With the program reaped, a
+ * surviving descendant is a member of the run's process group, or one of
+ * its ancestors is a child of the worker: the worker is a child subreaper,
+ * so orphans in the run's tree are handed to it. So the run is gone when
+ * its group is empty and every child of the worker is the program of an
+ * active run. Otherwise the scan by group and run token counts what is
+ * left, which is slower but also finds processes outside the tree. */
+static int count_leftovers(struct supervisor *sup, const struct sup_run *run)
+{
+    pid_t *children = NULL;
+    size_t count = 0;
+    int suspect = proc_group_alive(run->record.pgid) || !sup->children_readable ||
+                  proc_children_list(&children, &count) < 0;
+
+    for (size_t i = 0; !suspect && i < count; i++)
+        suspect = !is_active_program(sup, children[i]);
+    free(children);
+    if (!suspect)
+        return 0;
+    return proc_signal_run((int)run->record.pgid, run->record.run_token, 0);
+}
+
 /* Advances one run's timers; returns 1 when the run finished. */
 static int tick_run(struct supervisor *sup, struct sup_run *run, int64_t now)
 {
@@ -233,7 +303,7 @@ static int tick_run(struct supervisor *sup, struct sup_run *run, int64_t now)
     }
 
     if (run->exited && now >= run->next_check_at_ms) {
-        int left = proc_signal_run((int)run->record.pgid, run->record.run_token, 0);
+        int left = count_leftovers(sup, run);
 
         run->next_check_at_ms = now + STOP_CHECK_INTERVAL_MS;
         if (left == 0)

@@ -27,6 +27,7 @@ struct sup_run {
     int timeout_s;
     char *dir;
     struct run_record record; /* mirrored to state.json */
+    long long seq;            /* seq of the newest report queued; at most record.seq */
 
     char *payload; /* until the run starts */
     size_t payload_len;
@@ -85,12 +86,18 @@ struct supervisor {
     struct sup_command **commands_tail;
 
     struct sup_run *runs;
+    int children_readable; /* /proc/self/task/TID/children exists */
+    char boot_id[RUN_BOOT_ID_LEN + 1];
     int shutting_down;
     int64_t shutdown_deadline_ms;
 };
 
 /* Starts a submitted run; on failure the run is finished at once. */
 void sup_run_start(struct supervisor *sup, struct sup_run *run);
+
+/* Returns the next report seq of the run, first reserving a new block of
+ * seqs in state.json when the reserved ones are used up. */
+long long sup_next_seq(struct supervisor *sup, struct sup_run *run);
 
 /* Queues one report of the run with the next seq; takes body. */
 void sup_report(struct supervisor *sup, struct sup_run *run, enum report_type type,
