@@ -78,7 +78,10 @@ out:
     return rc;
 }
 
-static char *record_text(const struct run_record *record)
+/* Formats the record as JSON padded with spaces to RUN_RECORD_LEN bytes
+ * (the last one a newline) into buf. Returns -1 when it does not fit,
+ * which the field limits rule out. */
+static int record_format(const struct run_record *record, char *buf)
 {
     json_t *root = json_pack("{s:I, s:i, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:s}", "task_id",
                              (json_int_t)record->task_id, "attempt", record->attempt, "kind",
@@ -87,42 +90,71 @@ static char *record_text(const struct run_record *record)
                              (json_int_t)record->seq, "timeout_s", record->timeout_s,
                              "boot_id", record->boot_id);
     char *text = json_to_text(root);
+    size_t len = strlen(text);
+    int rc = -1;
 
+    if (len < RUN_RECORD_LEN) {
+        memcpy(buf, text, len);
+        memset(buf + len, ' ', RUN_RECORD_LEN - 1 - len);
+        buf[RUN_RECORD_LEN - 1] = '\n';
+        rc = 0;
+    }
     json_decref(root);
-    return text;
+    free(text);
+    return rc;
+}
+
+/* Writes the record at offset 0 with one pwrite of RUN_RECORD_LEN bytes,
+ * which replaces it whole without a temporary file and a rename. A write
+ * within one page is not cut short by a signal, so a crashed worker leaves
+ * the old or the new record. A power loss leaves the old or the new
+ * 512-byte sector. */
+static int record_write(const char *run_dir, const struct run_record *record, int flags,
+                        int durable, char *err, size_t err_len)
+{
+    char *path = xasprintf("%s/state.json", run_dir);
+    char buf[RUN_RECORD_LEN];
+    int fd = -1;
+    int rc = -1;
+
+    if (record_format(record, buf) < 0) {
+        snprintf(err, err_len, "the run record of '%s' is longer than %d bytes", run_dir,
+                 RUN_RECORD_LEN);
+        goto out;
+    }
+    fd = open(path, O_WRONLY | O_CLOEXEC | flags, 0600);
+    if (fd < 0) {
+        snprintf(err, err_len, "cannot open '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    if (pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf)) {
+        snprintf(err, err_len, "cannot write '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    if (durable && fsync(fd) < 0) {
+        snprintf(err, err_len, "cannot sync '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
 }
 
 int run_record_create(const char *run_dir, const struct run_record *record, char *err,
                       size_t err_len)
 {
-    char *path = xasprintf("%s/state.json", run_dir);
-    char *text = record_text(record);
-    /* No temporary file and rename: no earlier record exists to protect.
-     * A crash before the fsync returned leaves a missing or short file,
+    /* A crash before the fsync returned leaves a missing or short file,
      * and recovery then takes the run from its directory name. */
-    int rc = write_file(path, text, strlen(text), 1, err, err_len);
-
-    free(text);
-    free(path);
-    return rc;
+    return record_write(run_dir, record, O_CREAT | O_TRUNC, 1, err, err_len);
 }
 
 int run_record_save(const char *run_dir, const struct run_record *record, int durable,
                     char *err, size_t err_len)
 {
-    char *tmp_path = xasprintf("%s/state.json.tmp", run_dir);
-    char *path = xasprintf("%s/state.json", run_dir);
-    char *text = record_text(record);
-    int rc = write_file(tmp_path, text, strlen(text), durable, err, err_len);
-
-    if (rc == 0 && rename(tmp_path, path) < 0) {
-        snprintf(err, err_len, "cannot rename '%s': %s", tmp_path, strerror(errno));
-        rc = -1;
-    }
-    free(text);
-    free(tmp_path);
-    free(path);
-    return rc;
+    return record_write(run_dir, record, O_CREAT, durable, err, err_len);
 }
 
 int run_record_load(const char *run_dir, struct run_record *record, char *err,

@@ -13,6 +13,10 @@
 #define RUN_TOKEN_HEX_LEN 32
 #define RUN_BOOT_ID_LEN 36
 
+/* Size of state.json: the record's JSON padded with spaces, so that every
+ * update overwrites it whole in place. */
+#define RUN_RECORD_LEN 512
+
 /* Report seqs are reserved on disk in blocks of this many, so that
  * state.json is written once per block rather than once per report. */
 #define RUN_SEQ_BLOCK 256
@@ -42,14 +46,15 @@ char *run_dir_path(const char *state_dir, long long task_id, int attempt);
 int run_files_create(const char *run_dir, const char *payload, size_t payload_len, char *err,
                      size_t err_len);
 
-/* Writes the first state.json of a run directory, in place, and fsyncs
- * it. The program must not start before this returned 0, so that after a
- * crash or a power loss recovery knows the attempt ran and can find its
- * processes by run token. */
+/* Writes the first state.json of a run directory and fsyncs it. The
+ * program must not start before this returned 0, so that after a crash or
+ * a power loss recovery finds that the attempt ran and can find its processes
+ * by run token. */
 int run_record_create(const char *run_dir, const struct run_record *record, char *err,
                       size_t err_len);
 
-/* Replaces state.json atomically; durable also fsyncs it. */
+/* Overwrites state.json in place, atomically with respect to a crash of
+ * the worker; durable also fsyncs it. */
 int run_record_save(const char *run_dir, const struct run_record *record, int durable,
                     char *err, size_t err_len);
 int run_record_load(const char *run_dir, struct run_record *record, char *err,

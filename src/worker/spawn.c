@@ -47,8 +47,10 @@ static int child_close_from(unsigned int low, unsigned int keep, int max_fd)
     return 0;
 }
 
-/* Runs in the forked child: only async-signal-safe calls from here on,
- * because other threads of the parent may have held locks at fork time. */
+/* Runs in the child of vfork: only async-signal-safe calls from here on,
+ * because other threads of the parent may have held locks at that time.
+ * The child shares the parent's memory until execve, so it never returns
+ * and writes nothing but its own stack frame, errno and the error pipe. */
 static void run_child(const struct spawn_request *request, int error_fd, int max_fd)
 {
     struct sigaction dfl;
@@ -86,6 +88,19 @@ static void run_child(const struct spawn_request *request, int error_fd, int max
     child_fail(error_fd, STEP_EXECVE);
 }
 
+/* vfork rather than fork: fork copies the page tables of the whole worker,
+ * threads' stacks and libraries included, only for execve to throw them
+ * away, which cost more CPU than anything else per task. The calling
+ * thread waits until the child called execve or exited. */
+static pid_t start_child(const struct spawn_request *request, int error_fd, int max_fd)
+{
+    pid_t child = vfork();
+
+    if (child == 0)
+        run_child(request, error_fd, max_fd);
+    return child;
+}
+
 static int fd_limit(void)
 {
     struct rlimit limit;
@@ -109,19 +124,17 @@ int spawn_process(const struct spawn_request *request, pid_t *pid, char *err, si
                  strerror(errno));
         return -1;
     }
-    child = fork();
+    child = start_child(request, error_pipe[1], max_fd);
     if (child < 0) {
         snprintf(err, err_len, "cannot fork for '%s': %s", request->program, strerror(errno));
         close(error_pipe[0]);
         close(error_pipe[1]);
         return -1;
     }
-    if (child == 0)
-        run_child(request, error_pipe[1], max_fd);
 
+    /* The child set its process group before execve, and this thread
+     * continues only after that, so a kill from now on finds the group. */
     close(error_pipe[1]);
-    /* Set the group here too, so a kill right after fork finds it. */
-    setpgid(child, child);
 
     do {
         n = read(error_pipe[0], &report, sizeof(report));
