@@ -73,13 +73,47 @@ static const char *const migrations[] = {
 
 sqlite3_stmt *sq_prepare(struct sqlite_store *s, const char *sql)
 {
+    const size_t capacity = sizeof(s->statements) / sizeof(s->statements[0]);
     sqlite3_stmt *stmt = NULL;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    for (size_t i = 0; i < s->statement_count; i++) {
+        if (strcmp(s->statements[i].sql, sql) == 0)
+            return s->statements[i].stmt;
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
         log_error("store", "cannot prepare statement: %s", sqlite3_errmsg(s->db));
         return NULL;
     }
+    /* The store has about 40 distinct statements, well under the capacity;
+     * should that change, the oldest entry makes room. */
+    if (s->statement_count == capacity) {
+        sqlite3_finalize(s->statements[0].stmt);
+        free(s->statements[0].sql);
+        memmove(&s->statements[0], &s->statements[1],
+                (capacity - 1) * sizeof(s->statements[0]));
+        s->statement_count--;
+    }
+    s->statements[s->statement_count].sql = xstrdup(sql);
+    s->statements[s->statement_count].stmt = stmt;
+    s->statement_count++;
     return stmt;
+}
+
+void sq_done(sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+static void finalize_statements(struct sqlite_store *s)
+{
+    for (size_t i = 0; i < s->statement_count; i++) {
+        sqlite3_finalize(s->statements[i].stmt);
+        free(s->statements[i].sql);
+    }
+    s->statement_count = 0;
 }
 
 int sq_exec(struct sqlite_store *s, const char *sql)
@@ -169,7 +203,7 @@ int sq_load_task(struct sqlite_store *s, int64_t id, struct task_record *out)
     } else {
         rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
     }
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return rc;
 }
 
@@ -213,7 +247,7 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *t)
     if (rc != STORE_OK)
         log_error("store", "cannot update task=%lld: %s", (long long)t->id,
                   sqlite3_errmsg(s->db));
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return rc;
 }
 
@@ -237,7 +271,7 @@ int64_t sq_insert_event(struct sqlite_store *s, const struct task_record *t, con
     sqlite3_bind_int64(stmt, 8, now);
     if (sqlite3_step(stmt) == SQLITE_DONE)
         seq = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return seq;
 }
 
@@ -249,7 +283,7 @@ static int migrate(struct sqlite_store *s, char *err, size_t err_len)
 
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
         version = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 
     if (version > latest) {
         snprintf(err, err_len,
@@ -281,6 +315,7 @@ static void sq_close(struct store *store)
     if (!s)
         return;
     /* Folds the WAL back so the file is complete on its own. */
+    finalize_statements(s);
     sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     sqlite3_close(s->db);
     pthread_cond_destroy(&s->batch_changed);
@@ -317,6 +352,7 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
     return &s->base;
 
 fail:
+    finalize_statements(s);
     if (s->db)
         sqlite3_close(s->db);
     pthread_cond_destroy(&s->batch_changed);

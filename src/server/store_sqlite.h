@@ -24,6 +24,13 @@ struct sqlite_store {
     uint64_t batch_id;            /* the open batch, or the last one */
     uint64_t committed_id;        /* the newest batch whose COMMIT finished */
     uint64_t failed_ids[8];       /* recent batches whose COMMIT failed */
+
+    /* Prepared statements by SQL text, so each is parsed once. */
+    struct {
+        char *sql;
+        sqlite3_stmt *stmt;
+    } statements[96];
+    size_t statement_count;
 };
 
 static inline struct sqlite_store *sqlite_store_of(struct store *store)
@@ -42,8 +49,11 @@ void sq_read_task(sqlite3_stmt *stmt, struct task_record *task);
 /* Loads one task into out; STORE_NOT_FOUND when absent. Lock held. */
 int sq_load_task(struct sqlite_store *s, int64_t id, struct task_record *out);
 
-/* Prepares sql or logs why not; NULL on failure. */
+/* Returns the prepared statement for sql, from the cache when it was
+ * prepared before; logs and returns NULL on failure. Lock held. Hand it
+ * back with sq_done, which resets it, never with sqlite3_finalize. */
 sqlite3_stmt *sq_prepare(struct sqlite_store *s, const char *sql);
+void sq_done(sqlite3_stmt *stmt);
 int sq_exec(struct sqlite_store *s, const char *sql);
 int sq_begin(struct sqlite_store *s);
 int sq_commit(struct sqlite_store *s);

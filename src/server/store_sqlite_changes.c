@@ -87,12 +87,12 @@ static void count_worker_result(struct sqlite_store *s, const char *worker_id, i
                                            : "UPDATE workers SET failed = failed + 1 "
                                              "WHERE id = ?");
     if (!stmt || !worker_id) {
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
         return;
     }
     sqlite3_bind_text(stmt, 1, worker_id, -1, SQLITE_STATIC);
     sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 }
 
 /* Fails the attempt, or requeues it when allowed_retry and attempts remain.
@@ -360,7 +360,7 @@ static int insert_log_chunk(struct sqlite_store *s, int64_t id, int attempt, int
     sqlite3_bind_int64(stmt, 3, offset);
     sqlite3_bind_blob(stmt, 4, text, (int)len, SQLITE_STATIC);
     rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return rc;
 }
 

@@ -21,7 +21,7 @@ static int find_by_idempotency_key(struct sqlite_store *s, const char *key,
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         sq_read_task(stmt, out);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
 }
 
@@ -47,7 +47,7 @@ static int insert_task(struct sqlite_store *s, const struct task_spec *spec, int
     sqlite3_bind_int64(stmt, 9, now);
     sqlite3_bind_int64(stmt, 10, now);
     rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     *id = sqlite3_last_insert_rowid(s->db);
     return rc;
 }
@@ -151,7 +151,7 @@ static int count_statuses(struct sqlite_store *s, const char *kind,
         if (task_status_parse((const char *)sqlite3_column_text(stmt, 0), &status) == 0)
             counts[status] = sqlite3_column_int64(stmt, 1);
     }
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return STORE_OK;
 }
 
@@ -178,7 +178,7 @@ int sq_task_list(struct store *store, const struct task_filter *f, struct task_r
         sqlite3_bind_text(stmt, index++, f->kind, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, index, f->limit);
     rc = collect_tasks(stmt, out, count);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     if (rc == STORE_OK)
         rc = count_statuses(s, f->kind, counts);
 out:
@@ -222,7 +222,7 @@ int sq_task_events(struct store *store, int64_t id, struct task_event **out, siz
         e->at = sqlite3_column_int64(stmt, 8);
     }
     rc = rc == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 out:
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -255,7 +255,7 @@ int sq_changes_since(struct store *store, int64_t after_seq, int64_t task_id, si
         (*count)++;
     }
     rc = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 out:
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -274,7 +274,7 @@ int sq_last_seq(struct store *store, int64_t *seq)
         *seq = sqlite3_column_int64(stmt, 0);
         rc = STORE_OK;
     }
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -294,7 +294,7 @@ int sq_task_log(struct store *store, int64_t id, struct strbuf *out)
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         strbuf_append(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
     rc = rc == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 out:
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -316,7 +316,7 @@ int sq_tasks_ready(struct store *store, int64_t now, size_t limit, struct task_r
         sqlite3_bind_int64(stmt, 1, now);
         sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
         rc = collect_tasks(stmt, out, count);
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -338,7 +338,7 @@ int sq_next_ready_at(struct store *store, int64_t now, int64_t *at)
             *at = sqlite3_column_int64(stmt, 0);
             rc = STORE_OK;
         }
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -362,7 +362,7 @@ int sq_tasks_assigned(struct store *store, const char *worker_id, struct task_re
     if (stmt) {
         sq_bind_text(stmt, 1, worker_id);
         rc = collect_tasks(stmt, out, count);
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
