@@ -285,6 +285,23 @@ int random_hex(char *out, size_t len)
     return 0;
 }
 
+int name_chars_valid(const char *name, size_t max_len)
+{
+    size_t len = strlen(name);
+
+    if (len == 0 || len > max_len)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
 int token_equal(const char *a, const char *b)
 {
     size_t la = strlen(a);

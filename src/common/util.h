@@ -58,6 +58,10 @@ int parse_host_port(const char *text, char *host, size_t host_len, int *port);
  * (2 * len + 1 bytes). Returns -1 if no random source could be read. */
 int random_hex(char *out, size_t len);
 
+/* Returns 1 when name is 1 to max_len characters of [A-Za-z0-9._-], the
+ * alphabet of kind, worker and artifact names. */
+int name_chars_valid(const char *name, size_t max_len);
+
 /* Compares two tokens in time that does not depend on where they differ. */
 int token_equal(const char *a, const char *b);
 

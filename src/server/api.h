@@ -31,8 +31,8 @@ void api_task_report(struct app *app, struct http_exchange *ex, long long id,
                      const char *report_type);
 void api_task_log_append(struct app *app, struct http_exchange *ex, long long id);
 
-/* Applies a parsed report and replies as docs/api.md says for each
- * outcome; shared by the worker and compatibility routes. */
+/* Applies a parsed report and replies with the status that docs/api.md
+ * defines for its outcome. The worker and compatibility routes share it. */
 struct task_report;
 void api_apply_report(struct app *app, struct http_exchange *ex, long long id,
                       const struct task_report *report);

@@ -20,18 +20,7 @@
  * dot, so a name can never leave its folder. */
 static int artifact_name_valid(const char *name)
 {
-    size_t len = strlen(name);
-
-    if (len == 0 || len > LIMIT_ARTIFACT_NAME_LEN || name[0] == '.')
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = name[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
+    return name[0] != '.' && name_chars_valid(name, LIMIT_ARTIFACT_NAME_LEN);
 }
 
 static const char *content_type_of(const char *name)

@@ -11,7 +11,7 @@
 #include "server/dispatch_internal.h"
 #include "server/store.h"
 
-/* Longest wait between resends of a push whose outcome is unknown. */
+/* Maximum wait between resends of a push whose outcome is unknown. */
 #define RESEND_MAX_DELAY_MS 10000
 
 void push_job_free(struct push_job *job)

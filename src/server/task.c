@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "common/util.h"
 
 static const char *const status_names[TASK_STATUS_COUNT] = {
     "pending", "dispatched", "running", "completed", "failed", "canceled",
@@ -54,18 +55,7 @@ int64_t task_retry_delay_ms(int64_t backoff_ms, int attempt)
 
 int task_kind_valid(const char *kind)
 {
-    size_t len = strlen(kind);
-
-    if (len == 0 || len > LIMIT_KIND_LEN)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = kind[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '.' || c == '_' || c == '-';
-        if (!ok)
-            return 0;
-    }
-    return 1;
+    return name_chars_valid(kind, LIMIT_KIND_LEN);
 }
 
 void task_record_clear(struct task_record *task)

@@ -1,0 +1,72 @@
+/* Reports to the server, queued on disk before they are sent: one file per
+ * report in the outbox directory, named by a sequence number so that the
+ * directory order is the send order. A report stays until the reporter
+ * removes it, so reports survive a crash or a server outage. Thread-safe. */
+#ifndef TASKRELAY_OUTBOX_H
+#define TASKRELAY_OUTBOX_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum report_type {
+    REPORT_START,
+    REPORT_PROGRESS,
+    REPORT_LOG,
+    REPORT_ARTIFACT,
+    REPORT_COMPLETE,
+};
+
+struct report {
+    enum report_type type;
+    long long task_id;
+    int attempt;
+    long long seq;
+    json_t *body;        /* request body of every type but REPORT_ARTIFACT; owned */
+    char *artifact_name; /* REPORT_ARTIFACT: the name sent to the server; owned */
+    char *artifact_path; /* REPORT_ARTIFACT: the file sent as the body; owned */
+};
+
+/* The last path segment of the report's route, e.g. "progress". */
+const char *report_type_route(enum report_type type);
+
+void report_clear(struct report *report);
+
+/* Encodes a report as the text of one outbox file; the caller frees it. */
+char *outbox_encode(const struct report *report);
+/* Decodes outbox file text into out (cleared first). Returns -1 with a
+ * message in err when the text is not a valid report. */
+int outbox_decode(const char *text, size_t len, struct report *out, char *err,
+                  size_t err_len);
+
+struct outbox;
+
+/* Opens (creating) the outbox directory and loads the reports left in it. */
+struct outbox *outbox_open(const char *dir, char *err, size_t err_len);
+void outbox_close(struct outbox *outbox);
+
+/* Writes the report to disk and queues it. A REPORT_COMPLETE is fsynced
+ * with its directory before this returns, the others are not. */
+int outbox_put(struct outbox *outbox, const struct report *report, char *err,
+               size_t err_len);
+
+/* Waits up to wait_ms for a queued report and reads the oldest into out.
+ * Returns 1 with *id set, 0 when none came, or -1 with *id set and a message
+ * in err when its file cannot be read or decoded (the caller removes it). */
+int outbox_peek(struct outbox *outbox, int wait_ms, unsigned long long *id,
+                struct report *out, char *err, size_t err_len);
+
+/* Deletes a report once it needs no more sending. */
+void outbox_remove(struct outbox *outbox, unsigned long long id);
+
+/* Number of queued reports. */
+size_t outbox_pending(struct outbox *outbox);
+
+/* Waits until the queue is empty or timeout_ms passed; returns 1 when empty. */
+int outbox_wait_empty(struct outbox *outbox, int timeout_ms);
+
+/* Calls fn for every queued report, oldest first; for recovery at start. */
+void outbox_for_each(struct outbox *outbox,
+                     void (*fn)(unsigned long long id, const struct report *report, void *arg),
+                     void *arg);
+
+#endif

@@ -1,0 +1,42 @@
+/* The reporter: one thread that sends the outbox to the server in order,
+ * with its own keep-alive HTTP handle. A report is removed once the server
+ * answered 2xx, retried with exponential backoff (100 ms up to 10 s, with
+ * jitter) on connection errors, timeouts, 401, 408, 429 and 5xx, and
+ * dropped with one log line on any other 4xx so that it never blocks the
+ * reports behind it. A 409 stale_attempt or task_canceled also kills the
+ * run. */
+#ifndef TASKRELAY_REPORTER_H
+#define TASKRELAY_REPORTER_H
+
+#include <stddef.h>
+
+#include "worker/outbox.h"
+#include "worker/run_table.h"
+#include "worker/server_link.h"
+#include "worker/supervisor.h"
+#include "worker/worker_config.h"
+
+/* What to do with a report after the server's answer. */
+enum report_disposition {
+    REPORT_DONE,     /* delivered */
+    REPORT_RETRY,    /* send again after a backoff */
+    REPORT_DROP,     /* rejected for good */
+    REPORT_KILL_RUN, /* rejected because the run must stop; kill it */
+};
+
+/* Maps an HTTP status and error code ("" when none) to the disposition;
+ * *reason is set for REPORT_KILL_RUN. Exposed for the unit tests. */
+enum report_disposition reporter_classify(long status, const char *error_code,
+                                          enum kill_reason *reason);
+
+struct reporter;
+
+/* Starts the thread. It sends only while link says the worker is
+ * registered and ends after server_link_stop. Arguments are borrowed. */
+struct reporter *reporter_start(const struct worker_config *config, struct outbox *outbox,
+                                struct run_table *table, struct supervisor *sup,
+                                struct server_link *link, char *err, size_t err_len);
+/* Waits for the thread to end (call server_link_stop first) and frees it. */
+void reporter_join_and_free(struct reporter *reporter);
+
+#endif

@@ -1,0 +1,169 @@
+/* Starting one run: its files, its state record, its environment and the
+ * program itself. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "worker/spawn.h"
+#include "worker/supervisor_internal.h"
+
+/* The worker's own variables that a task program inherits. */
+static const char *const inherited_env[] = {"PATH", "HOME", "LANG"};
+
+static char **build_env(const struct supervisor *sup, const struct sup_run *run)
+{
+    size_t count = 0;
+    char **env = xcalloc(16, sizeof(char *));
+
+    env[count++] = xasprintf("TASKRELAY_TASK_ID=%lld", run->task_id);
+    env[count++] = xasprintf("TASKRELAY_ATTEMPT=%d", run->attempt);
+    env[count++] = xasprintf("TASKRELAY_KIND=%s", run->kind->name);
+    env[count++] = xasprintf("TASKRELAY_WORKER_ID=%s", sup->config->worker_id);
+    env[count++] = xasprintf("TASKRELAY_PAYLOAD_FILE=%s/payload.json", run->dir);
+    env[count++] = xasprintf("TASKRELAY_RESULT_FILE=%s/result.json", run->dir);
+    env[count++] = xasprintf("TASKRELAY_ARTIFACTS_DIR=%s/artifacts", run->dir);
+    env[count++] = xstrdup("TASKRELAY_PROGRESS_FD=3");
+    env[count++] = xasprintf("TASKRELAY_RUN_TOKEN=%s", run->record.run_token);
+    for (size_t i = 0; i < sizeof(inherited_env) / sizeof(inherited_env[0]); i++) {
+        const char *value = getenv(inherited_env[i]);
+
+        if (value)
+            env[count++] = xasprintf("%s=%s", inherited_env[i], value);
+        else if (strcmp(inherited_env[i], "PATH") == 0)
+            env[count++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+    }
+    env[count] = NULL;
+    return env;
+}
+
+static char **build_argv(const struct worker_kind *kind)
+{
+    char **argv = xcalloc((size_t)kind->args_count + 2, sizeof(char *));
+
+    argv[0] = kind->program;
+    for (int i = 0; i < kind->args_count; i++)
+        argv[i + 1] = kind->args[i];
+    return argv;
+}
+
+static void free_env(char **env)
+{
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+/* Creates the run directory and the state record; the record is on disk
+ * with the run token before the program starts, so recovery can always
+ * find the run's processes. */
+static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
+                         size_t err_len)
+{
+    struct run_record *record = &run->record;
+
+    run->dir = run_dir_path(sup->config->state_dir, run->task_id, run->attempt);
+    record->task_id = run->task_id;
+    record->attempt = run->attempt;
+    record->timeout_s = run->timeout_s;
+    snprintf(record->kind, sizeof(record->kind), "%s", run->kind->name);
+    snprintf(record->state, sizeof(record->state), "starting");
+    if (random_hex(record->run_token, RUN_TOKEN_HEX_LEN / 2) < 0) {
+        snprintf(err, err_len, "cannot read random bytes for the run token");
+        return -1;
+    }
+    if (run_files_create(run->dir, run->payload, run->payload_len, err, err_len) < 0)
+        return -1;
+    return run_record_save(run->dir, record, 1, err, err_len);
+}
+
+static int spawn_program(struct supervisor *sup, struct sup_run *run, char *err,
+                         size_t err_len)
+{
+    char *payload_path = xasprintf("%s/payload.json", run->dir);
+    char *log_path = xasprintf("%s/output.log", run->dir);
+    int payload_fd = open(payload_path, O_RDONLY | O_CLOEXEC);
+    int output_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int progress_pipe[2] = {-1, -1};
+    char **argv = build_argv(run->kind);
+    char **env = build_env(sup, run);
+    int rc = -1;
+
+    run->log_fd = open(log_path, O_RDONLY | O_CLOEXEC);
+    if (payload_fd < 0 || output_fd < 0 || run->log_fd < 0) {
+        snprintf(err, err_len, "cannot open the files of run directory '%s': %s", run->dir,
+                 strerror(errno));
+        goto out;
+    }
+    if (pipe2(progress_pipe, O_CLOEXEC) < 0) {
+        snprintf(err, err_len, "cannot create the progress pipe: %s", strerror(errno));
+        goto out;
+    }
+    fcntl(progress_pipe[0], F_SETFL, O_NONBLOCK);
+
+    struct spawn_request request = {
+        .program = run->kind->program,
+        .argv = argv,
+        .envp = env,
+        .cwd = run->dir,
+        .stdin_fd = payload_fd,
+        .output_fd = output_fd,
+        .progress_fd = progress_pipe[1],
+    };
+    if (spawn_process(&request, &run->pid, err, err_len) < 0)
+        goto out;
+    run->progress_fd = progress_pipe[0];
+    progress_pipe[0] = -1;
+    rc = 0;
+out:
+    if (payload_fd >= 0)
+        close(payload_fd);
+    if (output_fd >= 0)
+        close(output_fd);
+    if (progress_pipe[0] >= 0)
+        close(progress_pipe[0]);
+    if (progress_pipe[1] >= 0)
+        close(progress_pipe[1]);
+    free(argv);
+    free_env(env);
+    free(payload_path);
+    free(log_path);
+    return rc;
+}
+
+void sup_run_start(struct supervisor *sup, struct sup_run *run)
+{
+    char err[512];
+    int64_t now = mono_ms();
+
+    progress_reader_init(&run->reader);
+    run->started_at_ms = now;
+    run->deadline_at_ms = now + (int64_t)run->timeout_s * 1000;
+    run->log_flushed_at_ms = now;
+
+    if (prepare_files(sup, run, err, sizeof(err)) < 0 ||
+        spawn_program(sup, run, err, sizeof(err)) < 0) {
+        log_error("worker", "task failed to start task=%lld attempt=%d: %s", run->task_id,
+                  run->attempt, err);
+        run->start_error = xstrdup(err);
+        run->exited = 1;
+        run->next_check_at_ms = now;
+        goto out;
+    }
+
+    run->record.pid = (int)run->pid;
+    run->record.pgid = (int)run->pid;
+    snprintf(run->record.state, sizeof(run->record.state), "running");
+    run_table_set_phase(sup->table, run->task_id, run->attempt, RUN_RUNNING, (int)run->pid);
+    log_info("worker", "task started task=%lld attempt=%d kind=%s pid=%d timeout_s=%d",
+             run->task_id, run->attempt, run->kind->name, (int)run->pid, run->timeout_s);
+    /* sup_report also saves the record, now with pid and pgid. */
+    sup_report(sup, run, REPORT_START, json_object());
+out:
+    free(run->payload);
+    run->payload = NULL;
+}
