@@ -1,6 +1,6 @@
 """A task that runs three times longer than the server's dispatch timeout.
 
-The server waits at most --dispatch-timeout-ms for the answer to a push and
+The server waits at most --dispatch-timeout-ms for the response to a push and
 sends the same attempt again when the outcome is unknown. A run that simply
 lasts longer than that timeout must not be pushed again, run again or end
 with a second final status.
@@ -21,7 +21,8 @@ HEARTBEAT_MS = 300
 DISPATCH_TIMEOUT_MS = 5000
 RUN_S = 15
 TERMINAL = ("completed", "failed", "canceled")
-# Event types that end a task; "lost" ends it unless a new attempt follows.
+# Event types that end a task. A "lost" event ends it unless a new attempt
+# follows.
 TERMINAL_EVENTS = ("completed", "failed", "canceled", "lost")
 
 
@@ -30,9 +31,9 @@ class AckTimeoutTest(TaskrelayTestCase):
     def test_long_run_after_dispatch_timeout_runs_once(self):
         server = self.start_server(heartbeat_ms=HEARTBEAT_MS,
                                    dispatch_timeout_ms=DISPATCH_TIMEOUT_MS)
-        # NOTE: the worker heartbeats at its own --heartbeat-ms and does not
-        # adopt heartbeat_interval_ms from the registration answer, so both
-        # sides get the same interval.
+        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
+        # and ignores heartbeat_interval_ms in the registration response, so
+        # both sides get the same interval.
         self.start_worker(server, kinds=KINDS, slots=1, heartbeat_ms=HEARTBEAT_MS)
 
         task = self.assert_created(server.create_task("ticker", {"seconds": RUN_S}))

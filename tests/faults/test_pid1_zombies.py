@@ -116,9 +116,9 @@ class Pid1ZombiesTest(TaskrelayTestCase):
 
     def test_pid1_worker_reaps_chromium_leftovers(self):
         server = self.start_server(heartbeat_ms=HEARTBEAT_MS)
-        # NOTE: the worker heartbeats at its own --heartbeat-ms and does not
-        # adopt heartbeat_interval_ms from the registration answer, so both
-        # sides get the same interval.
+        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
+        # and ignores heartbeat_interval_ms in the registration response, so
+        # both sides get the same interval.
         worker, agent_pid = self.start_namespace_worker(server)
         namespace = pid_namespace(agent_pid)
         self.assertNotEqual(namespace, pid_namespace(os.getpid()),
@@ -155,8 +155,8 @@ class Pid1ZombiesTest(TaskrelayTestCase):
         self.assertEqual(ledger_ids, sorted(task_ids), "not every task ran exactly once")
 
         # Each run's processes are killed and reaped before its slot frees,
-        # so the namespace should hold only the agent once the tasks ended;
-        # the wait covers the reaping of the last run.
+        # so the namespace should contain only the agent once the tasks
+        # ended. The wait covers the reaping of the last run.
         deadline = time.monotonic() + 15
         state = self.namespace_state(namespace, agent_pid)
         while any(state) and time.monotonic() < deadline:

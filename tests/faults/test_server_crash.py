@@ -20,7 +20,8 @@ KINDS = {"ticker": os.path.join(PROGRAMS_DIR, "ticker.sh")}
 
 HEARTBEAT_MS = 300
 TERMINAL = ("completed", "failed", "canceled")
-# Event types that end a task; "lost" ends it unless a new attempt follows.
+# Event types that end a task. A "lost" event ends it unless a new attempt
+# follows.
 TERMINAL_EVENTS = ("completed", "failed", "canceled", "lost")
 
 
@@ -28,9 +29,9 @@ class ServerCrashTest(TaskrelayTestCase):
 
     def start_pair(self):
         server = self.start_server(heartbeat_ms=HEARTBEAT_MS)
-        # NOTE: the worker heartbeats at its own --heartbeat-ms and does not
-        # adopt heartbeat_interval_ms from the registration answer, so both
-        # sides get the same interval.
+        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
+        # and ignores heartbeat_interval_ms in the registration response, so
+        # both sides get the same interval.
         worker = self.start_worker(server, kinds=KINDS, slots=1, heartbeat_ms=HEARTBEAT_MS)
         return server, worker
 

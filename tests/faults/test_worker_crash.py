@@ -1,10 +1,10 @@
 """A worker agent killed with SIGKILL in the middle of a run.
 
-Two cases: the worker never comes back, and the server must give up on the
-run after the offline threshold; or the worker restarts on the same state
-directory, and it must kill what the old process left behind before it
-takes new work and report the run as lost, which the server retries when
-the task allows it.
+In the first case the worker never comes back, and the server must give up
+on the run after the offline threshold. In the second the worker restarts
+on the same state directory. It must kill what the old process left behind
+before it takes new work, and report the run as lost, which the server
+retries when the task allows it.
 """
 
 import os
@@ -20,13 +20,14 @@ PROGRAMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "program
 KINDS = {"ticker": os.path.join(PROGRAMS_DIR, "ticker.sh")}
 
 TERMINAL = ("completed", "failed", "canceled")
-# Event types that end a task; "lost" ends it unless a new attempt follows.
+# Event types that end a task. A "lost" event ends it unless a new attempt
+# follows.
 TERMINAL_EVENTS = ("completed", "failed", "canceled", "lost")
 
 
 def is_gone(pid):
-    """Return True when pid no longer runs; a zombie left to a parent
-    outside the test counts as gone."""
+    """Return True when pid no longer runs. A zombie whose parent is outside
+    the test counts as gone."""
     return process_state(pid)[0] in (None, "Z")
 
 
@@ -34,9 +35,9 @@ class WorkerCrashTest(TaskrelayTestCase):
 
     def start_pair(self, heartbeat_ms, slots):
         server = self.start_server(heartbeat_ms=heartbeat_ms)
-        # NOTE: the worker heartbeats at its own --heartbeat-ms and does not
-        # adopt heartbeat_interval_ms from the registration answer, so both
-        # sides get the same interval.
+        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
+        # and ignores heartbeat_interval_ms in the registration response, so
+        # both sides get the same interval.
         worker = self.start_worker(server, kinds=KINDS, slots=slots, heartbeat_ms=heartbeat_ms)
         return server, worker
 
@@ -59,8 +60,8 @@ class WorkerCrashTest(TaskrelayTestCase):
 
         self.assertEqual(server.process.stop(), 0, "the server did not exit cleanly")
         worker.process.kill9()
-        # The run's processes outlive the agent; kill them by pid, as an
-        # operator cleaning up after the machine's agent crashed would.
+        # The run's processes outlive the agent. The test kills them by pid,
+        # as an operator would after the agent crashed.
         kill_pids(self.marked_pids())
         wait_for(lambda: is_gone(pid) and not self.marked_pids(), 10,
                  message=f"the run's processes to end (left: {self.marked_pids()})")
@@ -103,7 +104,7 @@ class WorkerCrashTest(TaskrelayTestCase):
     def test_worker_restart_kills_leftover_run(self):
         # The restart takes well under the 3 s offline threshold of a 1 s
         # interval, so the runs end through the restarted worker's lost
-        # reports; a shorter interval would race them against the threshold.
+        # reports. A shorter interval would race them against the threshold.
         server, worker = self.start_pair(1000, slots=2)
         plain = self.assert_created(server.create_task("ticker", {"seconds": 8}))
         retried = self.assert_created(server.create_task(
@@ -116,7 +117,7 @@ class WorkerCrashTest(TaskrelayTestCase):
         wait_for(lambda: os.path.exists(self.path(f"ticks-{retried_id}-1")), 5,
                  message="the first tick of the run")
         # The agent carries the marker too, because the harness puts it into
-        # the worker's PATH; it is killed below and must not count.
+        # the worker's PATH. It is killed below and must not count.
         left_behind = set(self.marked_pids()) - {worker.process.pid}
         self.assertIn(plain_pid, left_behind)
         self.assertIn(retried_pid, left_behind)
@@ -126,7 +127,8 @@ class WorkerCrashTest(TaskrelayTestCase):
         self.assertFalse(is_gone(retried_pid), "the run died with the agent")
 
         self.restart_worker(worker)
-        # GET /health answered, so the port is open: no leftover may run now.
+        # GET /health returned 200, so the port is open and no leftover may
+        # run any more.
         still_running = [pid for pid in left_behind if not is_gone(pid)]
         self.assertEqual(still_running, [],
                          "processes of the old runs still run after the restarted worker "

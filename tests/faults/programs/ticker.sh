@@ -1,8 +1,8 @@
 #!/bin/sh
 # Run for "seconds" of the payload (default 15), one progress report per
 # second ("PERCENT tick K"), and exit 0. Each tick is also appended to
-# $HOME/ticks-ID-ATTEMPT, so a test knows which ticks the program reached
-# while the server was down. The program's pid goes to $HOME/pid-ID-ATTEMPT.
+# $HOME/ticks-ID-ATTEMPT, so a test can tell which ticks the program
+# reached while the server was down. The program's pid goes to $HOME/pid-ID-ATTEMPT.
 . "${0%/*}/../../integration/programs/common.sh"
 
 echo $$ >"$HOME/pid-$TASKRELAY_TASK_ID-$TASKRELAY_ATTEMPT"
