@@ -45,6 +45,36 @@ static void reply_too_large(struct MHD_Connection *connection, size_t limit)
     queue_and_free(connection, &ex);
 }
 
+static enum MHD_Result find_nul_argument(void *cls, enum MHD_ValueKind kind,
+                                         const char *key, size_t key_size, const char *value,
+                                         size_t value_size)
+{
+    const char **bad_key = cls;
+
+    if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+        *bad_key = key;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Replies 400 when a query argument contains a NUL byte (%00): the C
+ * string every handler reads would silently end there. */
+static int reject_nul_in_query(struct MHD_Connection *connection)
+{
+    const char *bad_key = NULL;
+    struct http_exchange ex = {.connection = connection};
+
+    MHD_get_connection_values_n(connection, MHD_GET_ARGUMENT_KIND, find_nul_argument,
+                                &bad_key);
+    if (!bad_key)
+        return 0;
+    http_reply_error(&ex, 400, "invalid_field",
+                     "query argument '%s' contains a NUL byte (%%00): remove it", bad_key);
+    queue_and_free(connection, &ex);
+    return 1;
+}
+
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connection,
                                       const char *url, const char *method,
                                       const char *version, const char *upload_data,
@@ -91,6 +121,9 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
         reply_too_large(connection, state->limit);
         return MHD_YES;
     }
+
+    if (reject_nul_in_query(connection))
+        return MHD_YES;
 
     struct http_exchange ex = {
         .connection = connection,

@@ -5,6 +5,10 @@
 
 /* Default request body limit in bytes; the server's --max-body changes it. */
 #define LIMIT_BODY_DEFAULT (4 * 1024 * 1024)
+/* Default body limit of a worker's /execute: the server's default plus
+ * room for the envelope around the payload, so any task the server
+ * accepted also fits the push. */
+#define LIMIT_EXECUTE_BODY_DEFAULT (LIMIT_BODY_DEFAULT + 64 * 1024)
 #define LIMIT_KIND_LEN 64
 #define LIMIT_IDEMPOTENCY_KEY_LEN 200
 #define LIMIT_MESSAGE_LEN 1024

@@ -118,8 +118,42 @@ static void push_unconfirmed(struct dispatcher *d, const struct push_job *job, c
              (long long)job->task_id, job->attempt, job->worker_id, (long long)delay_ms, why);
 }
 
+/* Fails the attempt after the worker rejected the task itself (400, 413):
+ * sending it again would be rejected again. Lock held. */
+static void push_refused(struct dispatcher *d, const struct push_job *job, long status,
+                         const struct strbuf *response)
+{
+    struct store *store = d->app->store;
+    json_t *reply = json_loadb(response->data, response->len, 0, NULL);
+    const char *detail = json_string_value(json_object_get(reply, "message"));
+
+    if (!detail)
+        detail = json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+    char *error = xasprintf("worker %s rejected the task with HTTP %ld: %s", job->worker_id,
+                            status, detail ? detail : "no detail");
+    struct task_report report = {.type = REPORT_COMPLETE, .worker_id = job->worker_id,
+                                 .attempt = job->attempt, .final_status = TASK_FAILED,
+                                 .error = error, .progress = -1};
+    enum report_outcome outcome;
+    struct task_record after;
+    int64_t seq = 0;
+
+    dispatch_forget_push(d, job->task_id);
+    if (store->ops->task_report(store, job->task_id, &report, now_ms(), &outcome, &after, &seq) ==
+        STORE_OK) {
+        log_error("dispatch", "task failed at push task=%lld attempt=%d worker=%s error=\"%s\"",
+                  (long long)job->task_id, job->attempt, job->worker_id, error);
+        app_publish_task(d->app, &after, seq);
+        task_record_clear(&after);
+    }
+    json_decref(reply);
+    free(error);
+    d->wake_requested = 1;
+    pthread_cond_signal(&d->wake_cond);
+}
+
 static void apply_execute_result(struct dispatcher *d, const struct push_job *job, int rc,
-                                 long status, const char *err)
+                                 long status, const char *err, const struct strbuf *response)
 {
     char why[128];
 
@@ -134,6 +168,10 @@ static void apply_execute_result(struct dispatcher *d, const struct push_job *jo
     if (rc != HTTPC_OK || (status >= 500 && status != 503)) {
         snprintf(why, sizeof(why), "%s", rc != HTTPC_OK ? err : "worker answered a 5xx status");
         push_unconfirmed(d, job, why);
+        return;
+    }
+    if (status == 400 || status == 413) {
+        push_refused(d, job, status, response);
         return;
     }
     /* 503 busy, 401 token mismatch, 422 unknown kind, 409 stale attempt:
@@ -181,7 +219,7 @@ void *push_thread_main(void *arg)
         pthread_mutex_lock(&d->lock);
 
         if (job->type == PUSH_EXECUTE)
-            apply_execute_result(d, job, rc, status, err);
+            apply_execute_result(d, job, rc, status, err, &response);
         else if (rc != HTTPC_OK || status != 200)
             log_warn("dispatch", "cancel push failed task=%lld worker=%s status=%ld error=\"%s\"; "
                                  "the next heartbeat answer repeats it",

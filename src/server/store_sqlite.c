@@ -187,7 +187,7 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *t)
         s, "UPDATE tasks SET status = ?, progress = ?, message = ?, worker_id = ?, "
            "attempt = ?, error = ?, result = ?, log_tail = ?, report_seq = ?, log_len = ?, "
            "not_before = ?, dispatched_at = ?, started_at = ?, finished_at = ?, "
-           "updated_at = ? WHERE id = ?");
+           "updated_at = ?, max_attempts = ? WHERE id = ?");
     int rc;
 
     if (!stmt)
@@ -207,7 +207,8 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *t)
     bind_time(stmt, 13, t->started_at);
     bind_time(stmt, 14, t->finished_at);
     sqlite3_bind_int64(stmt, 15, t->updated_at);
-    sqlite3_bind_int64(stmt, 16, t->id);
+    sqlite3_bind_int(stmt, 16, t->max_attempts);
+    sqlite3_bind_int64(stmt, 17, t->id);
     rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
     if (rc != STORE_OK)
         log_error("store", "cannot update task=%lld: %s", (long long)t->id,
@@ -282,6 +283,7 @@ static void sq_close(struct store *store)
     /* Folds the WAL back so the file is complete on its own. */
     sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     sqlite3_close(s->db);
+    pthread_cond_destroy(&s->batch_changed);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -292,6 +294,7 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
 
     s->base.ops = &sqlite_store_ops;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->batch_changed, NULL);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, err_len, "cannot open database '%s': %s", path,
@@ -316,6 +319,7 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
 fail:
     if (s->db)
         sqlite3_close(s->db);
+    pthread_cond_destroy(&s->batch_changed);
     pthread_mutex_destroy(&s->lock);
     free(s);
     return NULL;

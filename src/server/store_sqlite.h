@@ -4,15 +4,26 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #include "server/store.h"
 
 struct sqlite_store {
     struct store base; /* first, so a struct store * converts back */
     sqlite3 *db;
-    /* One connection serves every thread; the mutex makes each store
-     * operation one transaction that no other thread interleaves with. */
+    /* One connection serves every thread. The mutex serialises the
+     * operations; each write runs in its own savepoint inside a shared
+     * transaction (a batch), and one COMMIT, one fsync, makes the whole
+     * batch durable: group commit. */
     pthread_mutex_t lock;
+    pthread_cond_t batch_changed; /* a writer joined, or a batch committed */
+    atomic_int writers_arriving;  /* writers between sq_write_begin and their savepoint */
+    int batch_open;               /* a transaction with uncommitted savepoints is open */
+    int batch_writes;             /* savepoints released into the open batch */
+    int leader_active;            /* a writer is collecting the batch to commit it */
+    uint64_t batch_id;            /* the open batch, or the last one */
+    uint64_t committed_id;        /* the newest batch whose COMMIT finished */
+    uint64_t failed_ids[8];       /* recent batches whose COMMIT failed */
 };
 
 static inline struct sqlite_store *sqlite_store_of(struct store *store)
@@ -37,6 +48,15 @@ int sq_exec(struct sqlite_store *s, const char *sql);
 int sq_begin(struct sqlite_store *s);
 int sq_commit(struct sqlite_store *s);
 void sq_rollback(struct sqlite_store *s);
+
+/* Starts a write: takes the lock and opens a savepoint in the current
+ * batch. Returns STORE_FAILED, with the lock released, if SQLite failed.
+ * NOTE: reads between two commits see savepoints not yet on disk. */
+int sq_write_begin(struct sqlite_store *s);
+/* Ends a write: keeps (keep != 0) or undoes its changes, waits until the
+ * batch holding them is committed and fsync'd, and releases the lock.
+ * Returns STORE_FAILED when that commit failed. */
+int sq_write_end(struct sqlite_store *s, int keep);
 
 /* Binds text or NULL. */
 void sq_bind_text(sqlite3_stmt *stmt, int index, const char *text);

@@ -24,32 +24,29 @@ static int change_task(struct store *store, int64_t id, int64_t now, task_change
     const char *event_type = NULL;
     int rc;
 
+    int64_t event_seq = -1;
+
     memset(&t, 0, sizeof(t));
     if (seq)
         *seq = 0;
-    pthread_mutex_lock(&s->lock);
-    if (sq_begin(s) < 0) {
-        rc = STORE_FAILED;
+    rc = sq_write_begin(s);
+    if (rc != STORE_OK)
         goto out;
-    }
     rc = sq_load_task(s, id, &t);
     if (rc == STORE_OK)
         rc = change(s, &t, ctx, now, &event_type);
     if (rc == STORE_OK && event_type) {
-        int64_t event_seq;
-
         t.updated_at = now;
         rc = sq_save_task(s, &t);
         event_seq = rc == STORE_OK ? sq_insert_event(s, &t, event_type, now) : -1;
-        if (event_seq < 0 || sq_commit(s) < 0)
+        if (event_seq < 0)
             rc = STORE_FAILED;
-        else if (seq)
-            *seq = event_seq;
     }
-    if (rc != STORE_OK || !event_type)
-        sq_rollback(s);
+    if (sq_write_end(s, rc == STORE_OK && event_type) != STORE_OK)
+        rc = STORE_FAILED;
+    if (rc == STORE_OK && event_type && seq)
+        *seq = event_seq;
 out:
-    pthread_mutex_unlock(&s->lock);
     if (after && t.id) {
         *after = t;
     } else {
@@ -376,15 +373,13 @@ int sq_task_append_log(struct store *store, int64_t id, int attempt, int64_t off
 
     *appended = 0;
     memset(&t, 0, sizeof(t));
-    pthread_mutex_lock(&s->lock);
-    if (sq_begin(s) < 0) {
-        rc = STORE_FAILED;
-        goto out;
-    }
+    rc = sq_write_begin(s);
+    if (rc != STORE_OK)
+        return rc;
     rc = sq_load_task(s, id, &t);
     if (rc != STORE_OK || t.attempt != attempt || offset < t.log_len ||
         t.log_len >= LIMIT_LIVE_LOG_LEN) {
-        sq_rollback(s);
+        sq_write_end(s, 0);
         goto out;
     }
     if ((int64_t)len > LIMIT_LIVE_LOG_LEN - t.log_len)
@@ -394,12 +389,10 @@ int sq_task_append_log(struct store *store, int64_t id, int attempt, int64_t off
     t.updated_at = now;
     if (rc == STORE_OK)
         rc = sq_save_task(s, &t);
-    if (rc == STORE_OK && sq_commit(s) == STORE_OK)
-        *appended = 1;
-    else
-        sq_rollback(s);
+    if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
+        rc = STORE_FAILED;
+    *appended = rc == STORE_OK;
 out:
-    pthread_mutex_unlock(&s->lock);
     task_record_clear(&t);
     return rc;
 }

@@ -62,39 +62,39 @@ int sq_task_create(struct store *store, const struct task_spec *spec, int64_t no
 
     *existed = 0;
     *seq = 0;
-    pthread_mutex_lock(&s->lock);
-    if (sq_begin(s) < 0) {
-        rc = STORE_FAILED;
-        goto out;
+    memset(out, 0, sizeof(*out));
+    if (sq_write_begin(s) != STORE_OK) {
+        snprintf(err, err_len, "cannot start a transaction: %s", sqlite3_errmsg(s->db));
+        return STORE_FAILED;
     }
     if (spec->idempotency_key) {
         rc = find_by_idempotency_key(s, spec->idempotency_key, out);
         if (rc == STORE_OK) {
+            /* The existing task may be in the batch not yet committed, so
+             * this reply waits for that commit like the first one did. */
             *existed = 1;
-            sq_rollback(s);
             goto out;
         }
         if (rc != STORE_NOT_FOUND)
-            goto fail;
+            goto out;
     }
     rc = insert_task(s, spec, now, &id);
     if (rc == STORE_OK)
         rc = sq_load_task(s, id, out);
-    if (rc != STORE_OK)
-        goto fail;
-    *seq = sq_insert_event(s, out, "created", now);
-    if (*seq < 0 || sq_commit(s) < 0) {
-        task_record_clear(out);
-        rc = STORE_FAILED;
-        goto fail;
+    if (rc == STORE_OK) {
+        *seq = sq_insert_event(s, out, "created", now);
+        if (*seq < 0)
+            rc = STORE_FAILED;
     }
-    goto out;
-
-fail:
-    snprintf(err, err_len, "cannot store the task: %s", sqlite3_errmsg(s->db));
-    sq_rollback(s);
 out:
-    pthread_mutex_unlock(&s->lock);
+    if (rc != STORE_OK)
+        snprintf(err, err_len, "cannot store the task: %s", sqlite3_errmsg(s->db));
+    if (sq_write_end(s, rc == STORE_OK && !*existed) != STORE_OK && rc == STORE_OK) {
+        snprintf(err, err_len, "cannot commit the task to disk");
+        rc = STORE_FAILED;
+    }
+    if (rc != STORE_OK)
+        task_record_clear(out);
     return rc;
 }
 

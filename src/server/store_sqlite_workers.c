@@ -24,7 +24,8 @@ int sq_worker_register(struct store *store, const struct worker_record *w, int64
     sqlite3_stmt *stmt;
     int rc = STORE_FAILED;
 
-    pthread_mutex_lock(&s->lock);
+    if (sq_write_begin(s) != STORE_OK)
+        return STORE_FAILED;
     stmt = sq_prepare(
         s, "INSERT INTO workers (id, url, status, slots, kinds, version, address, "
            "last_heartbeat_at, registered_at) VALUES (?, ?, 'online', ?, ?, ?, ?, ?, ?) "
@@ -43,7 +44,8 @@ int sq_worker_register(struct store *store, const struct worker_record *w, int64
         rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
         sqlite3_finalize(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
+        rc = STORE_FAILED;
     return rc;
 }
 
@@ -53,7 +55,8 @@ int sq_worker_heartbeat(struct store *store, const char *id, int slots, int64_t 
     sqlite3_stmt *stmt;
     int rc = STORE_FAILED;
 
-    pthread_mutex_lock(&s->lock);
+    if (sq_write_begin(s) != STORE_OK)
+        return STORE_FAILED;
     stmt = sq_prepare(s, "UPDATE workers SET last_heartbeat_at = ?, slots = ?, "
                          "status = CASE WHEN status = 'offline' THEN 'online' ELSE status END "
                          "WHERE id = ?");
@@ -65,7 +68,8 @@ int sq_worker_heartbeat(struct store *store, const char *id, int slots, int64_t 
             rc = sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
         sqlite3_finalize(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
+        rc = STORE_FAILED;
     return rc;
 }
 
@@ -75,7 +79,8 @@ int sq_worker_set_status(struct store *store, const char *id, enum worker_status
     sqlite3_stmt *stmt;
     int rc = STORE_FAILED;
 
-    pthread_mutex_lock(&s->lock);
+    if (sq_write_begin(s) != STORE_OK)
+        return STORE_FAILED;
     stmt = sq_prepare(s, "UPDATE workers SET status = ? WHERE id = ?");
     if (stmt) {
         sqlite3_bind_text(stmt, 1, status_text(status), -1, SQLITE_STATIC);
@@ -84,7 +89,8 @@ int sq_worker_set_status(struct store *store, const char *id, enum worker_status
             rc = sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
         sqlite3_finalize(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
+        rc = STORE_FAILED;
     return rc;
 }
 

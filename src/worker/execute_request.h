@@ -20,7 +20,7 @@ struct execute_request {
 enum { EXECUTE_INVALID_FIELD = -1, EXECUTE_INVALID_JSON = -2 };
 
 /* Parses body; returns 0, or EXECUTE_INVALID_JSON or EXECUTE_INVALID_FIELD
- * with a message naming the problem (both answer 400). The kind is not
+ * with a message naming the problem (both get HTTP 400). The kind is not
  * checked against the configuration. */
 int execute_request_parse(const char *body, size_t len, const char *default_kind,
                           struct execute_request *out, char *err, size_t err_len);

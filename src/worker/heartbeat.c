@@ -21,6 +21,9 @@ struct heartbeat {
     struct server_link *link;
     struct httpc *client;
     pthread_t thread;
+    /* The shorter of --heartbeat-ms and the interval the server hands out
+     * at registration, because the server judges silence by its own. */
+    int interval_ms;
 };
 
 json_t *heartbeat_body(struct run_table *table)
@@ -54,8 +57,8 @@ static json_t *register_body(const struct worker_config *config)
                      TASKRELAY_VERSION);
 }
 
-/* POSTs body (taken) to path; returns the HTTP status, or 0 when no answer
- * came (err set). */
+/* POSTs body (taken) to path; returns the HTTP status, or 0 when no
+ * response came (err set). */
 static long post_json(struct heartbeat *hb, const char *path, json_t *body,
                       struct strbuf *response, char *err, size_t err_len)
 {
@@ -72,6 +75,19 @@ static long post_json(struct heartbeat *hb, const char *path, json_t *body,
     return status;
 }
 
+static void adopt_server_interval(struct heartbeat *hb, const struct strbuf *response)
+{
+    json_t *root = json_loadb(response->data, response->len, 0, NULL);
+    json_int_t server_ms = json_integer_value(json_object_get(root, "heartbeat_interval_ms"));
+
+    hb->interval_ms = hb->config->heartbeat_ms;
+    if (server_ms > 0 && server_ms < hb->interval_ms) {
+        hb->interval_ms = (int)server_ms;
+        log_info("worker", "heartbeat every %d ms, as the server asks", hb->interval_ms);
+    }
+    json_decref(root);
+}
+
 /* Registers, retrying with backoff; returns 0 once registered, -1 when
  * stopping. */
 static int register_worker(struct heartbeat *hb, struct strbuf *response)
@@ -86,6 +102,7 @@ static int register_worker(struct heartbeat *hb, struct strbuf *response)
 
         attempts++;
         if (status >= 200 && status < 300) {
+            adopt_server_interval(hb, response);
             log_info("worker", "registered with the server worker=%s url=%s", hb->config->worker_id,
                      hb->config->advertise_url);
             server_link_set_registered(hb->link, 1);
@@ -121,7 +138,7 @@ static void apply_cancel_list(struct heartbeat *hb, const struct strbuf *respons
         if (json_unpack(item, "{s:I, s?i}", "task_id", &task_id, "attempt", &attempt) < 0 ||
             task_id <= 0)
             continue;
-        log_info("worker", "server asked to cancel task=%lld attempt=%d", (long long)task_id,
+        log_debug("worker", "server asked to cancel task=%lld attempt=%d", (long long)task_id,
                  attempt);
         supervisor_kill(hb->sup, task_id, attempt, KILL_CANCEL);
     }
@@ -141,7 +158,7 @@ static void *heartbeat_thread(void *arg)
     if (register_worker(hb, &response) < 0)
         goto out;
 
-    while (!server_link_sleep(hb->link, hb->config->heartbeat_ms)) {
+    while (!server_link_sleep(hb->link, hb->interval_ms)) {
         long status = post_json(hb, path, heartbeat_body(hb->table), &response, err, sizeof(err));
 
         if (status >= 200 && status < 300) {
@@ -154,7 +171,7 @@ static void *heartbeat_thread(void *arg)
                 break;
         } else if (failures++ == 0) {
             log_warn("worker", "heartbeat failed: %s",
-                     status == 0 ? err : "the server answered with an error status");
+                     status == 0 ? err : "the server responded with an error status");
         }
     }
 out:
@@ -170,6 +187,7 @@ struct heartbeat *heartbeat_start(const struct worker_config *config, struct run
     int rc;
 
     hb->config = config;
+    hb->interval_ms = config->heartbeat_ms;
     hb->table = table;
     hb->sup = sup;
     hb->link = link;

@@ -1,7 +1,7 @@
 /* Registration and heartbeats: one thread registers the worker (retrying
  * with backoff until the server accepts), then sends a heartbeat every
- * heartbeat_ms with its slots and runs, kills the runs the answer lists in
- * "cancel", and registers again when the server answers 404. */
+ * heartbeat_ms with its slots and runs, kills the runs listed in the
+ * response's "cancel", and registers again when the server responds 404. */
 #ifndef TASKRELAY_HEARTBEAT_H
 #define TASKRELAY_HEARTBEAT_H
 

@@ -250,7 +250,7 @@ static int fsync_dir(const char *path)
 }
 
 /* Writes text to a temporary file and renames it into place, so the
- * reporter never sees half a report. */
+ * reporter never reads half a report. */
 static int write_report_file(const struct outbox *outbox, unsigned long long id,
                              const char *text, int durable, char *err, size_t err_len)
 {

@@ -118,9 +118,9 @@ int proc_signal_run(int pgid, const char *run_token, int sig)
     }
     closedir(proc);
 
-    /* Also signal the group as a whole, which reaches a member forked after
-     * the scan passed; only when the scan saw it alive, since a dead
-     * group's id may belong to another process by now. */
+    /* The group as a whole is signalled too, which reaches a member forked
+     * after the scan passed. This happens only when the scan found the group
+     * alive, because the id of a dead group may belong to another process. */
     if (sig != 0 && group_found)
         kill(-pgid, sig);
     return count;

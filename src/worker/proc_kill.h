@@ -7,10 +7,10 @@
 
 #include <stddef.h>
 
-/* Sends sig (0 only counts) to every live process of the run and returns
- * how many there are; zombies and the calling process are not counted.
- * pgid <= 0 skips the group match. Processes of other users whose
- * environment cannot be read are matched by group only. */
+/* Sends sig to every live process of the run and returns how many there
+ * are. Zombies and the calling process are not counted, and sig 0 only
+ * counts. pgid <= 0 skips the group match. Processes of other users are
+ * matched by group only, because their environment cannot be read. */
 int proc_signal_run(int pgid, const char *run_token, int sig);
 
 /* Returns 1 when the environment block (NUL-separated entries) contains

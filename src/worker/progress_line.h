@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-/* Longest line kept; a longer line is reported invalid as a whole. */
+/* Maximum line length in bytes; a longer line is reported invalid as a
+ * whole. */
 #define PROGRESS_LINE_MAX_LEN 8192
 
 struct progress_update {

@@ -86,7 +86,7 @@ static int read_artifact(const char *path, struct strbuf *out, char *err, size_t
 }
 
 /* Sends one report. Returns the httpc result; on HTTPC_OK *status and
- * response hold the answer. A report that cannot be built returns
+ * response contain the server's response. A report that cannot be built returns
  * HTTPC_OK with *status 0. */
 static int send_report(struct reporter *reporter, const struct report *report, long *status,
                        struct strbuf *response, char *err, size_t err_len)
@@ -128,8 +128,8 @@ out:
     return rc;
 }
 
-/* Acts on the answer to a report; returns the disposition. */
-static enum report_disposition handle_answer(struct reporter *reporter,
+/* Acts on the server's response to a report; returns the disposition. */
+static enum report_disposition handle_response(struct reporter *reporter,
                                              const struct report *report, int rc, long status,
                                              const struct strbuf *response, const char *err)
 {
@@ -152,8 +152,8 @@ static enum report_disposition handle_answer(struct reporter *reporter,
                  route, report->task_id, report->attempt, report->seq, status,
                  response->data);
     if (disposition == REPORT_KILL_RUN) {
-        log_info("worker", "server answered %s to a %s report task=%lld attempt=%d: killing the run",
-                 code, route, report->task_id, report->attempt);
+        log_info("worker", "server rejected a %s report with %s task=%lld attempt=%d: killing the run",
+                 route, code, report->task_id, report->attempt);
         supervisor_kill(reporter->sup, report->task_id, report->attempt, reason);
     }
     return disposition;
@@ -187,12 +187,12 @@ static void *reporter_thread(void *arg)
 
         rc = send_report(reporter, &report, &status, &response, err, sizeof(err));
         enum report_disposition disposition =
-            handle_answer(reporter, &report, rc, status, &response, err);
+            handle_response(reporter, &report, rc, status, &response, err);
         if (disposition == REPORT_RETRY) {
             /* The first failure of a streak is logged, the rest only at debug. */
             if (failures++ == 0)
                 log_warn("worker", "report not delivered, retrying with backoff: %s",
-                         rc != HTTPC_OK ? err : "the server answered with a retryable status");
+                         rc != HTTPC_OK ? err : "the server responded with a retryable status");
             else
                 log_debug("worker", "report retry %d failed status=%ld: %s", failures, status,
                           rc != HTTPC_OK ? err : "");

@@ -1,6 +1,6 @@
 /* The reporter: one thread that sends the outbox to the server in order,
  * with its own keep-alive HTTP handle. A report is removed once the server
- * answered 2xx, retried with exponential backoff (100 ms up to 10 s, with
+ * responded 2xx, retried with exponential backoff (100 ms up to 10 s, with
  * jitter) on connection errors, timeouts, 401, 408, 429 and 5xx, and
  * dropped with one log line on any other 4xx so that it never blocks the
  * reports behind it. A 409 stale_attempt or task_canceled also kills the
@@ -16,7 +16,7 @@
 #include "worker/supervisor.h"
 #include "worker/worker_config.h"
 
-/* What to do with a report after the server's answer. */
+/* What the reporter does with a report after the server's response. */
 enum report_disposition {
     REPORT_DONE,     /* delivered */
     REPORT_RETRY,    /* send again after a backoff */
@@ -31,7 +31,7 @@ enum report_disposition reporter_classify(long status, const char *error_code,
 
 struct reporter;
 
-/* Starts the thread. It sends only while link says the worker is
+/* Starts the thread. It sends only while link reports the worker as
  * registered and ends after server_link_stop. Arguments are borrowed. */
 struct reporter *reporter_start(const struct worker_config *config, struct outbox *outbox,
                                 struct run_table *table, struct supervisor *sup,

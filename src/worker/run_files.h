@@ -46,7 +46,7 @@ int run_files_read_tail(const char *path, size_t max_len, char **out, char *err,
 
 /* Reads result.json. Sets *result to the parsed JSON, or to NULL when the
  * file is missing; when it is too large or invalid, *result is NULL and
- * *note (caller frees) says why. */
+ * *note (caller frees) gives the reason. */
 void run_files_read_result(const char *run_dir, json_t **result, char **note);
 
 #endif

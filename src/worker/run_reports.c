@@ -86,12 +86,14 @@ void sup_flush_progress(struct supervisor *sup, struct sup_run *run, int force)
 
     if (!run->progress_pending)
         return;
-    if (!force && now < run->progress_sent_at_ms + SUP_PROGRESS_INTERVAL_MS)
+    if (!force && now < sup_progress_next_ms(run))
         return;
     body = json_pack("{s:i, s:o}", "progress", run->progress_percent, "message",
                      json_string_or_null(run->progress_message));
     run->progress_pending = 0;
-    run->progress_sent_at_ms = now;
+    if (run->progress_budget_at_ms < now)
+        run->progress_budget_at_ms = now;
+    run->progress_budget_at_ms += SUP_PROGRESS_INTERVAL_MS;
     sup_report(sup, run, REPORT_PROGRESS, body);
 }
 
@@ -107,7 +109,12 @@ static size_t complete_utf8_prefix(const char *data, size_t len)
             return len;
         if ((c & 0xc0) == 0x80)
             continue;
-        need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (c >= 0xf0)
+            need = 4;
+        else if (c >= 0xe0)
+            need = 3;
+        else
+            need = 2;
         return back < need ? len - back : len;
     }
     return len;

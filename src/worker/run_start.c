@@ -58,9 +58,9 @@ static void free_env(char **env)
     free(env);
 }
 
-/* Creates the run directory and the state record; the record is on disk
- * with the run token before the program starts, so recovery can always
- * find the run's processes. */
+/* Creates the run directory and the state record. The record with the run
+ * token is on disk before the program starts, so recovery can always find
+ * the run's processes. */
 static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
                          size_t err_len)
 {

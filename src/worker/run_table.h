@@ -1,8 +1,8 @@
 /* The worker's table of runs: which task attempts hold a slot, which
  * finished runs still wait for the server to acknowledge their final
- * report, and the newest attempt ever accepted per task. All calls are
- * thread-safe; each is atomic on its own, so the check-and-take of a slot
- * in run_table_take cannot race with another request. */
+ * report, and the newest attempt ever accepted per task. Every call
+ * takes the table's mutex, so each is atomic and the check-and-take of a
+ * slot in run_table_take cannot race with another request. */
 #ifndef TASKRELAY_RUN_TABLE_H
 #define TASKRELAY_RUN_TABLE_H
 

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* What the child sends back through the error pipe when a step fails. */
+/* Failure report the child writes to the error pipe when a step fails. */
 struct child_error {
     int step; /* index into step_names */
     int error;

@@ -279,8 +279,8 @@ static int next_timeout_ms(const struct supervisor *sup)
         if (run->stopping && !run->kill_sent &&
             run->term_sent_at_ms + sup->config->kill_grace_ms < next)
             next = run->term_sent_at_ms + sup->config->kill_grace_ms;
-        if (run->progress_pending && run->progress_sent_at_ms + SUP_PROGRESS_INTERVAL_MS < next)
-            next = run->progress_sent_at_ms + SUP_PROGRESS_INTERVAL_MS;
+        if (run->progress_pending && sup_progress_next_ms(run) < next)
+            next = sup_progress_next_ms(run);
     }
     if (sup->shutting_down && sup->runs && sup->shutdown_deadline_ms < next)
         next = sup->shutdown_deadline_ms;
@@ -336,12 +336,17 @@ int supervisor_start(struct supervisor *sup, char *err, size_t err_len)
     return 0;
 }
 
-void supervisor_join_and_free(struct supervisor *sup)
+void supervisor_join(struct supervisor *sup)
+{
+    if (sup->thread_started)
+        pthread_join(sup->thread, NULL);
+    sup->thread_started = 0;
+}
+
+void supervisor_free(struct supervisor *sup)
 {
     if (!sup)
         return;
-    if (sup->thread_started)
-        pthread_join(sup->thread, NULL);
     while (sup->commands) {
         struct sup_command *command = sup->commands;
 

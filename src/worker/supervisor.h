@@ -16,7 +16,7 @@ enum kill_reason {
     KILL_CANCEL,   /* canceled by the server or through POST /tasks/{id}/cancel */
     KILL_TIMEOUT,  /* ran longer than its timeout */
     KILL_SHUTDOWN, /* the worker stops and the shutdown grace ran out */
-    KILL_STALE,    /* the server answered 409 stale_attempt */
+    KILL_STALE,    /* the server responded 409 stale_attempt */
 };
 
 struct supervisor;
@@ -42,7 +42,10 @@ void supervisor_kill(struct supervisor *sup, long long task_id, int attempt,
                      enum kill_reason reason);
 
 /* Waits until the thread ended, which it does after a SIGTERM or SIGINT
- * once no run is left, then frees the supervisor. */
-void supervisor_join_and_free(struct supervisor *sup);
+ * once no run is left. Requests made after that are accepted and dropped. */
+void supervisor_join(struct supervisor *sup);
+/* Frees the supervisor; call after supervisor_join and after every thread
+ * that may call supervisor_kill or supervisor_submit has stopped. */
+void supervisor_free(struct supervisor *sup);
 
 #endif

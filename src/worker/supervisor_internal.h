@@ -11,10 +11,13 @@
 #include "worker/run_files.h"
 #include "worker/supervisor.h"
 
-/* Progress lines are coalesced: at most one progress report per interval,
- * always with the newest value, so a chatty program cannot flood the
- * outbox. */
-#define SUP_PROGRESS_INTERVAL_MS 200
+/* Progress reports are rate-limited per run: a burst of up to
+ * SUP_PROGRESS_BURST reports goes out at once, then one per interval (20
+ * per second). Lines beyond that are coalesced into the next report, which
+ * carries the newest value, so a chatty program cannot flood the outbox
+ * while ordinary step-by-step progress keeps every step. */
+#define SUP_PROGRESS_INTERVAL_MS 50
+#define SUP_PROGRESS_BURST 10
 
 struct sup_run {
     struct sup_run *next;
@@ -36,7 +39,9 @@ struct sup_run {
     int progress_pending; /* a newer progress value than the last one queued */
     int progress_percent;
     char *progress_message;
-    int64_t progress_sent_at_ms;
+    /* Rate-limit state: reports may go out while now >= this minus the
+     * burst allowance (the generic cell rate algorithm). */
+    int64_t progress_budget_at_ms;
 
     off_t log_read_offset;   /* bytes of output.log already read */
     long long log_sent_len;  /* bytes of text already sent; the next chunk's offset */
@@ -104,5 +109,11 @@ void sup_flush_log(struct supervisor *sup, struct sup_run *run, int final);
 void sup_run_finish(struct supervisor *sup, struct sup_run *run);
 
 void sup_run_free(struct sup_run *run);
+
+/* Returns the earliest time the run may send its next progress report. */
+static inline int64_t sup_progress_next_ms(const struct sup_run *run)
+{
+    return run->progress_budget_at_ms - (int64_t)SUP_PROGRESS_BURST * SUP_PROGRESS_INTERVAL_MS;
+}
 
 #endif

@@ -19,6 +19,7 @@ void worker_config_init(struct worker_config *config)
     config->slots = WORKER_DEFAULT_SLOTS;
     config->heartbeat_ms = WORKER_DEFAULT_HEARTBEAT_MS;
     config->kill_grace_ms = WORKER_DEFAULT_KILL_GRACE_MS;
+    config->max_body = LIMIT_EXECUTE_BODY_DEFAULT;
     config->shutdown_grace_s = WORKER_DEFAULT_SHUTDOWN_GRACE_S;
     config->log_level = xstrdup("info");
 }
@@ -267,7 +268,7 @@ int worker_config_apply_file_text(struct worker_config *config, const char *text
 {
     static const char *const known[] = {
         "server", "listen", "id", "slots", "state_dir", "default_kind", "advertise_url",
-        "heartbeat_ms", "kill_grace_ms", "shutdown_grace_s", "log_level", "kinds", NULL};
+        "heartbeat_ms", "kill_grace_ms", "max_body", "shutdown_grace_s", "log_level", "kinds", NULL};
     char msg[256];
     json_t *root = json_parse_strict(text, len, msg, sizeof(msg));
     char *id = NULL;
@@ -293,6 +294,7 @@ int worker_config_apply_file_text(struct worker_config *config, const char *text
         file_string(root, "advertise_url", &config->advertise_url, origin, err, err_len) < 0 ||
         file_int(root, "heartbeat_ms", 100, 600000, &config->heartbeat_ms, origin, err,
                  err_len) < 0 ||
+        file_int(root, "max_body", 1024, 1 << 30, &config->max_body, origin, err, err_len) < 0 ||
         file_int(root, "kill_grace_ms", 0, 600000, &config->kill_grace_ms, origin, err,
                  err_len) < 0 ||
         file_int(root, "shutdown_grace_s", 0, 86400, &config->shutdown_grace_s, origin, err,
@@ -373,6 +375,8 @@ void worker_config_print_usage(void)
            "  --advertise-url URL     URL the server uses to reach this agent\n"
            "                          (default http://LISTEN)\n"
            "  --heartbeat-ms MS       milliseconds between heartbeats, 100-600000 (default %d)\n"
+           "  --max-body BYTES        largest request body accepted (default %d); keep it\n"
+           "                          above the server's --max-body plus 64 KiB\n"
            "  --kill-grace-ms MS      milliseconds from SIGTERM to SIGKILL when a run is\n"
            "                          killed, 0-600000 (default %d)\n"
            "  --shutdown-grace-s S    seconds running tasks may take to finish after SIGTERM\n"
@@ -380,7 +384,7 @@ void worker_config_print_usage(void)
            "  --log-level LEVEL       error, warn, info or debug (default info)\n"
            "  --help                  print this help\n",
            WORKER_DEFAULT_LISTEN, WORKER_MAX_SLOTS, WORKER_DEFAULT_SLOTS,
-           WORKER_DEFAULT_HEARTBEAT_MS, WORKER_DEFAULT_KILL_GRACE_MS,
+           WORKER_DEFAULT_HEARTBEAT_MS, LIMIT_EXECUTE_BODY_DEFAULT, WORKER_DEFAULT_KILL_GRACE_MS,
            WORKER_DEFAULT_SHUTDOWN_GRACE_S);
 }
 
@@ -425,6 +429,8 @@ static int apply_option(struct worker_config *config, const char *option, const 
         replace_string(&config->advertise_url, value);
     else if (strcmp(option, "--heartbeat-ms") == 0)
         return parse_int_option(option, value, 100, 600000, &config->heartbeat_ms, err, err_len);
+    else if (strcmp(option, "--max-body") == 0)
+        return parse_int_option(option, value, 1024, 1 << 30, &config->max_body, err, err_len);
     else if (strcmp(option, "--kill-grace-ms") == 0)
         return parse_int_option(option, value, 0, 600000, &config->kill_grace_ms, err, err_len);
     else if (strcmp(option, "--shutdown-grace-s") == 0)

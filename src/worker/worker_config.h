@@ -39,6 +39,7 @@ struct worker_config {
     char *advertise_url;
     int heartbeat_ms;
     int kill_grace_ms;
+    int max_body; /* bytes accepted in a request body */
     int shutdown_grace_s;
     char *log_level;
     char *token; /* from TASKRELAY_WORKER_TOKEN only; never logged */

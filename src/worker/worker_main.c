@@ -135,7 +135,7 @@ static int start_parts(struct worker_parts *w, char *err, size_t err_len)
         return -1;
 
     w->app = (struct worker_http_app){.config = &w->config, .table = w->table, .sup = w->sup};
-    w->httpd = httpd_start(w->config.listen, LIMIT_BODY_DEFAULT, NULL, worker_http_handle,
+    w->httpd = httpd_start(w->config.listen, (size_t)w->config.max_body, NULL, worker_http_handle,
                            &w->app, err, err_len);
     if (!w->httpd)
         return -1;
@@ -147,17 +147,23 @@ static int start_parts(struct worker_parts *w, char *err, size_t err_len)
     return w->heartbeat ? 0 : -1;
 }
 
-static void stop_parts(struct worker_parts *w)
+/* Stops the threads that call into the supervisor before it is freed. A
+ * supervisor whose thread still runs (start-up failed) is left alone,
+ * because the process exits next. */
+static void stop_parts(struct worker_parts *w, int flush)
 {
-    if (w->sup && w->outbox && !outbox_wait_empty(w->outbox, SHUTDOWN_FLUSH_MS))
+    if (flush && !outbox_wait_empty(w->outbox, SHUTDOWN_FLUSH_MS))
         log_warn("worker", "%zu reports are still queued; they are sent after the next start",
                  outbox_pending(w->outbox));
     server_link_stop(&w->link);
     heartbeat_join_and_free(w->heartbeat);
     reporter_join_and_free(w->reporter);
     httpd_stop(w->httpd);
-    outbox_close(w->outbox);
-    run_table_free(w->table);
+    if (flush) {
+        supervisor_free(w->sup);
+        outbox_close(w->outbox);
+        run_table_free(w->table);
+    }
 }
 
 int worker_main(int argc, char **argv)
@@ -187,10 +193,8 @@ int worker_main(int argc, char **argv)
 
     if (start_parts(&w, err, sizeof(err)) < 0) {
         log_error("worker", "cannot start: %s", err);
-        /* The supervisor only ends after a signal, so it is not joined. */
-        w.sup = NULL;
         rc = 1;
-        stop_parts(&w);
+        stop_parts(&w, 0);
         goto out;
     }
     log_info("worker", "worker started id=%s listen=%s port=%d slots=%d kinds=%d state_dir=%s",
@@ -198,8 +202,8 @@ int worker_main(int argc, char **argv)
              w.config.kind_count, w.config.state_dir);
 
     /* Returns after SIGTERM or SIGINT once every run has ended. */
-    supervisor_join_and_free(w.sup);
-    stop_parts(&w);
+    supervisor_join(w.sup);
+    stop_parts(&w, 1);
     log_info("worker", "worker stopped");
     rc = 0;
 out:

@@ -1,6 +1,6 @@
-/* Unit tests of the worker's request and answer handling: /execute bodies,
- * the reporter's classification of server answers, and the run token
- * match in a process environment. */
+/* Unit tests of the worker's request and response handling: /execute
+ * bodies, the reporter's classification of server responses, and the run
+ * token match in a process environment. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

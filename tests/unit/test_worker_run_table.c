@@ -123,7 +123,7 @@ static void remembered_runs_from_disk(void **state)
     assert_int_equal(run_table_snapshot(table, &runs), 1);
     assert_int_equal(runs[0].phase, RUN_FINISHED);
     free(runs);
-    /* A recovered finished run holds no slot. */
+    /* A recovered finished run takes no slot. */
     assert_int_equal(run_table_take(table, 9, 1, &current), RUN_TAKE_OK);
     run_table_free(table);
 }
