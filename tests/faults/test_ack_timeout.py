@@ -31,10 +31,7 @@ class AckTimeoutTest(TaskrelayTestCase):
     def test_long_run_after_dispatch_timeout_runs_once(self):
         server = self.start_server(heartbeat_ms=HEARTBEAT_MS,
                                    dispatch_timeout_ms=DISPATCH_TIMEOUT_MS)
-        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
-        # and ignores heartbeat_interval_ms in the registration response, so
-        # both sides get the same interval.
-        self.start_worker(server, kinds=KINDS, slots=1, heartbeat_ms=HEARTBEAT_MS)
+        self.start_worker(server, kinds=KINDS, slots=1)
 
         task = self.assert_created(server.create_task("ticker", {"seconds": RUN_S}))
         task_id = task["id"]

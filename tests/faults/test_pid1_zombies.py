@@ -89,7 +89,7 @@ class Pid1ZombiesTest(TaskrelayTestCase):
 
     def start_namespace_worker(self, server):
         worker = NamespaceWorker(self.test_dir, server.url, server.worker_token, self.marker,
-                                 slots=SLOTS, kinds=KINDS, heartbeat_ms=HEARTBEAT_MS)
+                                 slots=SLOTS, kinds=KINDS)
         self._start_tracked(worker)
         server.wait_worker_status(worker.id, ("online", "busy"))
         children = children_of(worker.process.pid)
@@ -116,9 +116,6 @@ class Pid1ZombiesTest(TaskrelayTestCase):
 
     def test_pid1_worker_reaps_chromium_leftovers(self):
         server = self.start_server(heartbeat_ms=HEARTBEAT_MS)
-        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
-        # and ignores heartbeat_interval_ms in the registration response, so
-        # both sides get the same interval.
         worker, agent_pid = self.start_namespace_worker(server)
         namespace = pid_namespace(agent_pid)
         self.assertNotEqual(namespace, pid_namespace(os.getpid()),

@@ -166,11 +166,8 @@ class RestartLoadTest(TaskrelayTestCase):
         deadline = started_at + HARD_CAP_S
 
         server = self.start_server(heartbeat_ms=HEARTBEAT_MS)
-        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
-        # and ignores heartbeat_interval_ms in the registration response, so
-        # both sides get the same interval.
         for _ in range(WORKER_COUNT):
-            self.start_worker(server, kinds=KINDS, slots=SLOTS, heartbeat_ms=HEARTBEAT_MS)
+            self.start_worker(server, kinds=KINDS, slots=SLOTS)
 
         keys = [f"load-{seed}-{index}" for index in range(TASK_COUNT)]
         submitter = Submitter(server, keys, deadline)

@@ -29,10 +29,7 @@ class ServerCrashTest(TaskrelayTestCase):
 
     def start_pair(self):
         server = self.start_server(heartbeat_ms=HEARTBEAT_MS)
-        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
-        # and ignores heartbeat_interval_ms in the registration response, so
-        # both sides get the same interval.
-        worker = self.start_worker(server, kinds=KINDS, slots=1, heartbeat_ms=HEARTBEAT_MS)
+        worker = self.start_worker(server, kinds=KINDS, slots=1)
         return server, worker
 
     def ticks(self, task_id, attempt=1):

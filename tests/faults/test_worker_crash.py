@@ -35,10 +35,7 @@ class WorkerCrashTest(TaskrelayTestCase):
 
     def start_pair(self, heartbeat_ms, slots):
         server = self.start_server(heartbeat_ms=heartbeat_ms)
-        # NOTE: the worker sends heartbeats every --heartbeat-ms of its own
-        # and ignores heartbeat_interval_ms in the registration response, so
-        # both sides get the same interval.
-        worker = self.start_worker(server, kinds=KINDS, slots=slots, heartbeat_ms=heartbeat_ms)
+        worker = self.start_worker(server, kinds=KINDS, slots=slots)
         return server, worker
 
     def program_pid(self, task_id, attempt=1):
