@@ -2,9 +2,11 @@
  * that the task and worker operations share. */
 #include "server/store_sqlite.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -308,18 +310,34 @@ static int migrate(struct sqlite_store *s, char *err, size_t err_len)
     return 0;
 }
 
+static void init_sync_state(struct sqlite_store *s)
+{
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->sync_lock, NULL);
+    pthread_cond_init(&s->sync_done, NULL);
+    pthread_cond_init(&s->checkpoint_wake, NULL);
+    atomic_init(&s->commit_count, 0);
+    s->wal_fd = -1;
+}
+
+static void destroy_sync_state(struct sqlite_store *s)
+{
+    pthread_cond_destroy(&s->checkpoint_wake);
+    pthread_cond_destroy(&s->sync_done);
+    pthread_mutex_destroy(&s->sync_lock);
+    pthread_mutex_destroy(&s->lock);
+}
+
 static void sq_close(struct store *store)
 {
     struct sqlite_store *s = sqlite_store_of(store);
 
     if (!s)
         return;
-    /* Folds the WAL back so the file is complete on its own. */
     finalize_statements(s);
-    sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sq_durable_stop(s);
     sqlite3_close(s->db);
-    pthread_cond_destroy(&s->batch_changed);
-    pthread_mutex_destroy(&s->lock);
+    destroy_sync_state(s);
     free(s);
 }
 
@@ -328,8 +346,7 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
     struct sqlite_store *s = xcalloc(1, sizeof(*s));
 
     s->base.ops = &sqlite_store_ops;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->batch_changed, NULL);
+    init_sync_state(s);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, err_len, "cannot open database '%s': %s", path,
@@ -338,25 +355,31 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
     }
     sqlite3_busy_timeout(s->db, 5000);
 
-    /* WAL with synchronous=FULL fsyncs the log at every commit, so a
-     * change is on disk before the caller answers its client. */
+    /* Commits do not sync here: store_durable.c syncs the WAL outside the
+     * lock, for several commits at once, and checkpoints on its own. */
     if (sq_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
-        sq_exec(s, "PRAGMA synchronous = FULL") < 0 ||
+        sq_exec(s, "PRAGMA synchronous = OFF") < 0 ||
+        sq_exec(s, "PRAGMA wal_autocheckpoint = 0") < 0 ||
         sq_exec(s, "PRAGMA foreign_keys = ON") < 0) {
         snprintf(err, err_len, "cannot configure database '%s': %s", path,
                  sqlite3_errmsg(s->db));
         goto fail;
     }
-    if (migrate(s, err, err_len) < 0)
+    if (migrate(s, err, err_len) < 0 || sq_durable_start(s, path, err, err_len) < 0)
         goto fail;
+    if (fdatasync(s->wal_fd) < 0) {
+        snprintf(err, err_len, "cannot sync the WAL of '%s': %s", path, strerror(errno));
+        goto fail;
+    }
     return &s->base;
 
 fail:
     finalize_statements(s);
-    if (s->db)
+    if (s->db) {
+        sq_durable_stop(s);
         sqlite3_close(s->db);
-    pthread_cond_destroy(&s->batch_changed);
-    pthread_mutex_destroy(&s->lock);
+    }
+    destroy_sync_state(s);
     free(s);
     return NULL;
 }
