@@ -1,6 +1,7 @@
 #include "server/hub.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -14,6 +15,7 @@ struct hub {
     size_t capacity;
     uint64_t next; /* position of the next event */
     int closed;
+    atomic_int readers;
 };
 
 struct hub *hub_new(size_t capacity)
@@ -58,6 +60,21 @@ void hub_publish(struct hub *hub, enum hub_event_type type, int64_t seq, int64_t
     hub->next++;
     pthread_cond_broadcast(&hub->changed);
     pthread_mutex_unlock(&hub->lock);
+}
+
+void hub_reader_add(struct hub *hub)
+{
+    atomic_fetch_add(&hub->readers, 1);
+}
+
+void hub_reader_remove(struct hub *hub)
+{
+    atomic_fetch_sub(&hub->readers, 1);
+}
+
+int hub_has_readers(struct hub *hub)
+{
+    return atomic_load(&hub->readers) > 0;
 }
 
 uint64_t hub_position(struct hub *hub)

@@ -26,6 +26,12 @@ void hub_free(struct hub *hub);
 void hub_publish(struct hub *hub, enum hub_event_type type, int64_t seq, int64_t task_id,
                  char *data);
 
+/* Counts live readers, so publishers can skip building events that no
+ * stream would send. */
+void hub_reader_add(struct hub *hub);
+void hub_reader_remove(struct hub *hub);
+int hub_has_readers(struct hub *hub);
+
 /* The position the next event will get; a new reader starts here. */
 uint64_t hub_position(struct hub *hub);
 

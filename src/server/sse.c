@@ -176,6 +176,7 @@ static void sse_free(void *cls)
 {
     struct sse_stream *s = cls;
 
+    hub_reader_remove(s->app->hub);
     strbuf_free(&s->pending);
     free(s);
 }
@@ -204,6 +205,7 @@ void api_stream(struct app *app, struct http_exchange *ex, long long task_id)
         task_record_clear(&task);
     }
     s = xcalloc(1, sizeof(*s));
+    hub_reader_add(app->hub);
     s->app = app;
     s->task_id = task_id;
     s->last_seq = seq;
