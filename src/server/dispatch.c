@@ -12,7 +12,7 @@
 
 /* How many ready tasks one dispatch round looks at. */
 #define DISPATCH_BATCH 256
-/* The longest the loop sleeps without being woken, for liveness checks. */
+/* Maximum sleep of the loop between wake-ups, for liveness checks. */
 #define LOOP_TICK_MS 500
 
 struct worker_entry *dispatch_find_worker(struct dispatcher *d, const char *id)

@@ -12,7 +12,7 @@
 
 #define PUSH_THREAD_COUNT 4
 
-/* What the dispatcher knows of a worker between heartbeats. */
+/* The dispatcher's view of a worker between heartbeats. */
 struct worker_entry {
     char *id;
     char *url;

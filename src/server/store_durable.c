@@ -6,7 +6,7 @@
  * releases the lock and waits until an fdatasync of the WAL file that
  * started after its commit has finished. One fdatasync makes every commit
  * before it durable, so concurrent writers share it (group commit), and a
- * writer answers its client only once its change is on disk.
+ * writer replies to its client only once its change is on disk.
  *
  * Automatic checkpoints are off on the write connection, because with
  * synchronous=OFF SQLite would reuse the WAL without syncing the database
@@ -119,8 +119,9 @@ static void *checkpoint_main(void *arg)
         if (s->checkpoint_stop)
             break;
 
-        /* The write lock is released while the checkpoint copies pages, so
-         * writers go on; PASSIVE never waits for them. */
+        /* The store lock is released while the checkpoint copies pages, so
+         * writers go on. A PASSIVE checkpoint copies what it can without
+         * waiting for writers or readers (SQLite's documented behaviour). */
         pthread_mutex_unlock(&s->lock);
         int rc = sqlite3_wal_checkpoint_v2(s->checkpoint_db, NULL, SQLITE_CHECKPOINT_PASSIVE,
                                            &log_frames, &copied_frames);
