@@ -21,7 +21,7 @@ struct worker_entry {
     size_t kind_count;
     int online;
     /* The worker rejected a push (busy, unreachable): skip it until its
-     * next heartbeat or report says a slot is free. */
+     * next heartbeat or report shows a free slot. */
     int full;
     int64_t last_heard_mono_ms;
 };

@@ -1,7 +1,7 @@
 /* SQLite backend: every change of a task's state. Each operation loads the
  * row, checks the change against the state machine, writes the row and an
- * event, and commits, all under the store lock in one transaction, so two
- * writers can never both apply a change to the same old state. */
+ * event, and commits. All of it is one transaction under the store lock, so
+ * two writers can never both apply a change to the same old state. */
 #include "server/store_sqlite.h"
 
 #include <stdlib.h>
@@ -245,8 +245,8 @@ static int apply_report(struct sqlite_store *s, struct task_record *t, void *ctx
     }
     t->report_seq = seq;
 
-    /* A pending task gets a report when its push was answered too late to
-     * count: the worker runs it, so it becomes the owner. */
+    /* A pending task gets a report when the worker's reply to its push came
+     * too late to count: the worker runs it, so it becomes the owner. */
     if (!t->worker_id && r->worker_id)
         replace_text(&t->worker_id, r->worker_id);
     if (t->status < TASK_RUNNING && r->type != REPORT_COMPLETE) {
