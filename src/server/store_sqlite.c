@@ -334,6 +334,7 @@ static void sq_close(struct store *store)
 
     if (!s)
         return;
+    sq_readers_close(s);
     finalize_statements(s);
     sq_durable_stop(s);
     sqlite3_close(s->db);
@@ -365,7 +366,8 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
                  sqlite3_errmsg(s->db));
         goto fail;
     }
-    if (migrate(s, err, err_len) < 0 || sq_durable_start(s, path, err, err_len) < 0)
+    if (migrate(s, err, err_len) < 0 || sq_durable_start(s, path, err, err_len) < 0 ||
+        sq_readers_open(s, path, err, err_len) < 0)
         goto fail;
     if (fdatasync(s->wal_fd) < 0) {
         snprintf(err, err_len, "cannot sync the WAL of '%s': %s", path, strerror(errno));
@@ -374,6 +376,7 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
     return &s->base;
 
 fail:
+    sq_readers_close(s);
     finalize_statements(s);
     if (s->db) {
         sq_durable_stop(s);

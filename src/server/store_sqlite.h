@@ -33,6 +33,13 @@ struct sqlite_store {
     pthread_cond_t checkpoint_wake;
     int checkpoint_stop;
 
+    /* Read-only connections, each a struct sqlite_store of its own with
+     * its lock and statements, so reads do not wait for the writer (WAL
+     * lets them run side by side). NULL in a reader itself. */
+    struct sqlite_store **readers;
+    size_t reader_count;
+    atomic_uint next_reader;
+
     /* Prepared statements by SQL text, so each is parsed once. */
     struct {
         char *sql;
@@ -75,6 +82,13 @@ int sq_write_begin(struct sqlite_store *s);
  * waits until the commit is on disk. Returns STORE_FAILED when the commit
  * or the fdatasync that covers it failed. */
 int sq_write_end(struct sqlite_store *s, int keep);
+
+/* Takes a reader connection and its lock; returns it. Pass it back to
+ * sq_reader_release. Reads see every commit made before they start. */
+struct sqlite_store *sq_reader_acquire(struct sqlite_store *s);
+void sq_reader_release(struct sqlite_store *reader);
+int sq_readers_open(struct sqlite_store *s, const char *path, char *err, size_t err_len);
+void sq_readers_close(struct sqlite_store *s);
 
 /* Opens the WAL file for syncing and starts the checkpoint thread. */
 int sq_durable_start(struct sqlite_store *s, const char *path, char *err, size_t err_len);

@@ -123,7 +123,7 @@ int sq_worker_get(struct store *store, const char *id, struct worker_record *out
     sqlite3_stmt *stmt;
     int rc = STORE_FAILED;
 
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT " WORKER_COLUMNS " FROM workers w WHERE w.id = ?");
     if (stmt) {
         sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
@@ -133,7 +133,7 @@ int sq_worker_get(struct store *store, const char *id, struct worker_record *out
         rc = rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
         sq_done(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -146,7 +146,7 @@ int sq_worker_list(struct store *store, struct worker_record **out, size_t *coun
 
     *count = 0;
     *out = xcalloc(cap, sizeof(**out));
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT " WORKER_COLUMNS " FROM workers w ORDER BY w.id");
     if (stmt) {
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -159,6 +159,6 @@ int sq_worker_list(struct store *store, struct worker_record **out, size_t *coun
         rc = rc == SQLITE_DONE ? STORE_OK : STORE_FAILED;
         sq_done(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
