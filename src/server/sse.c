@@ -142,7 +142,8 @@ static int fill_pending(struct sse_stream *s)
         start_stream(s);
         return 0;
     }
-    if (hub_wait(s->app->hub, &s->hub_position, KEEPALIVE_MS, &events, &count, &overrun) < 0)
+    if (hub_wait(s->app->hub, &s->hub_position, s->task_id, KEEPALIVE_MS, &events, &count,
+                 &overrun) < 0)
         return -1;
     if (overrun)
         replay_changes(s);
