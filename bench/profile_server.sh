@@ -35,6 +35,6 @@ wait "$perf_pid" || true
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 
-perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
     grep -v '^#' | grep '%' | head -40
 echo "perf data kept in $work/perf.data"

@@ -309,7 +309,7 @@ void api_task_log_append(struct app *app, struct http_exchange *ex, long long id
         api_reply_task_not_found(ex, id);
         goto out;
     }
-    if (appended) {
+    if (appended && hub_has_readers(app->hub)) {
         json_t *event = json_pack("{s:I, s:i, s:I, s:O}", "task_id", (json_int_t)id, "attempt",
                                   (int)attempt, "offset", (json_int_t)offset, "text", text);
 

@@ -12,7 +12,7 @@
 
 /* How many ready tasks one dispatch round looks at. */
 #define DISPATCH_BATCH 256
-/* The longest the loop sleeps without being woken, for liveness checks. */
+/* Maximum sleep of the loop between wake-ups, for liveness checks. */
 #define LOOP_TICK_MS 500
 
 struct worker_entry *dispatch_find_worker(struct dispatcher *d, const char *id)
@@ -202,6 +202,7 @@ static void lose_worker_tasks(struct dispatcher *d, const char *worker_id, const
         int64_t seq;
 
         dispatch_forget_push(d, tasks[i].id);
+        dispatch_forget_missing(d, tasks[i].id);
         if (store->ops->task_lost(store, tasks[i].id, tasks[i].attempt, reason, now_ms(), &after,
                                   &seq) != STORE_OK)
             continue;
@@ -402,6 +403,7 @@ void dispatcher_stop(struct dispatcher *d)
     while (d->push_count)
         dispatch_forget_push(d, d->pushes[0].task_id);
     free(d->pushes);
+    free(d->missing);
     pthread_cond_destroy(&d->wake_cond);
     pthread_cond_destroy(&d->queue_cond);
     pthread_mutex_destroy(&d->lock);

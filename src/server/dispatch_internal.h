@@ -12,7 +12,7 @@
 
 #define PUSH_THREAD_COUNT 4
 
-/* What the dispatcher knows of a worker between heartbeats. */
+/* The dispatcher's view of a worker between heartbeats. */
 struct worker_entry {
     char *id;
     char *url;
@@ -21,7 +21,7 @@ struct worker_entry {
     size_t kind_count;
     int online;
     /* The worker rejected a push (busy, unreachable): skip it until its
-     * next heartbeat or report says a slot is free. */
+     * next heartbeat or report shows a free slot. */
     int full;
     int64_t last_heard_mono_ms;
 };
@@ -34,6 +34,15 @@ struct push_tracking {
     int inflight;              /* a push thread is sending it now */
     int64_t next_try_mono_ms;  /* when to resend, if not inflight */
     int tries;
+};
+
+/* A running task that a heartbeat did not list. A heartbeat may have been
+ * built before the worker accepted the run, so the task is lost only when
+ * heartbeats keep leaving it out for two intervals. */
+struct missing_run {
+    int64_t task_id;
+    int attempt;
+    int64_t first_missing_mono_ms;
 };
 
 enum push_type { PUSH_EXECUTE, PUSH_CANCEL };
@@ -61,6 +70,9 @@ struct dispatcher {
     struct push_tracking *pushes;
     size_t push_count;
 
+    struct missing_run *missing;
+    size_t missing_count;
+
     struct push_job *queue_head;
     struct push_job *queue_tail;
     pthread_cond_t queue_cond;
@@ -74,6 +86,7 @@ struct worker_entry *dispatch_find_worker(struct dispatcher *d, const char *id);
 struct push_tracking *dispatch_find_push(struct dispatcher *d, int64_t task_id);
 void dispatch_forget_push(struct dispatcher *d, int64_t task_id);
 void dispatch_enqueue(struct dispatcher *d, struct push_job *job);
+void dispatch_forget_missing(struct dispatcher *d, int64_t task_id);
 
 /* Builds the /execute job for a task (lock not needed). */
 struct push_job *push_execute_job(struct dispatcher *d, const struct task_record *task,

@@ -23,6 +23,46 @@ static int listed_attempt(json_t *runs, int64_t task_id)
     return 0;
 }
 
+/* Returns 1 once the task has been missing from heartbeats for two
+ * intervals, starting its clock on the first miss. Lock held. */
+static int missing_long_enough(struct dispatcher *d, const struct task_record *t)
+{
+    int64_t now = mono_ms();
+
+    /* An entry this old belongs to a task that ended meanwhile. */
+    for (size_t i = 0; i < d->missing_count; i++) {
+        if (now - d->missing[i].first_missing_mono_ms > 10 * d->app->config.heartbeat_ms)
+            d->missing[i--] = d->missing[--d->missing_count];
+    }
+
+    for (size_t i = 0; i < d->missing_count; i++) {
+        struct missing_run *m = &d->missing[i];
+
+        if (m->task_id != t->id)
+            continue;
+        if (m->attempt != t->attempt) {
+            m->attempt = t->attempt;
+            m->first_missing_mono_ms = now;
+            return 0;
+        }
+        return now - m->first_missing_mono_ms >= 2 * d->app->config.heartbeat_ms;
+    }
+    d->missing = xrealloc(d->missing, (d->missing_count + 1) * sizeof(*d->missing));
+    d->missing[d->missing_count++] =
+        (struct missing_run){.task_id = t->id, .attempt = t->attempt, .first_missing_mono_ms = now};
+    return 0;
+}
+
+void dispatch_forget_missing(struct dispatcher *d, int64_t task_id)
+{
+    for (size_t i = 0; i < d->missing_count; i++) {
+        if (d->missing[i].task_id == task_id) {
+            d->missing[i] = d->missing[--d->missing_count];
+            return;
+        }
+    }
+}
+
 /* Handles a task the store assigns to the worker but the heartbeat does
  * not list. Lock held. */
 static void reconcile_missing(struct dispatcher *d, const struct task_record *t,
@@ -54,6 +94,9 @@ static void reconcile_missing(struct dispatcher *d, const struct task_record *t,
         pthread_cond_signal(&d->wake_cond);
         return;
     }
+    if (!missing_long_enough(d, t))
+        return;
+    dispatch_forget_missing(d, t->id);
     if (store->ops->task_lost(store, t->id, t->attempt,
                               "the worker no longer has the run (it restarted or lost it)",
                               now_ms(), &after, &seq) != STORE_OK)
@@ -107,6 +150,8 @@ json_t *dispatcher_heartbeat(struct dispatcher *d, const char *worker_id, int sl
     for (size_t t = 0; t < count; t++) {
         if (listed_attempt(runs, tasks[t].id) != tasks[t].attempt)
             reconcile_missing(d, &tasks[t], worker_id);
+        else
+            dispatch_forget_missing(d, tasks[t].id);
     }
     store_free_tasks(tasks, count);
 

@@ -12,7 +12,7 @@ void app_publish_task(struct app *app, const struct task_record *task, int64_t s
 {
     json_t *json;
 
-    if (seq <= 0)
+    if (seq <= 0 || !hub_has_readers(app->hub))
         return;
     json = render_task(task);
     hub_publish(app->hub, HUB_TASK, seq, task->id, json_to_text(json));
@@ -23,7 +23,8 @@ void app_publish_task_id(struct app *app, int64_t task_id, int64_t seq)
 {
     struct task_record task;
 
-    if (seq <= 0 || app->store->ops->task_get(app->store, task_id, &task) != STORE_OK)
+    if (seq <= 0 || !hub_has_readers(app->hub) ||
+        app->store->ops->task_get(app->store, task_id, &task) != STORE_OK)
         return;
     app_publish_task(app, &task, seq);
     task_record_clear(&task);
@@ -36,7 +37,8 @@ void app_publish_worker(struct app *app, const char *worker_id)
     size_t count = 0;
     json_t *json;
 
-    if (app->store->ops->worker_get(app->store, worker_id, &worker) != STORE_OK)
+    if (!hub_has_readers(app->hub) ||
+        app->store->ops->worker_get(app->store, worker_id, &worker) != STORE_OK)
         return;
     app->store->ops->tasks_assigned(app->store, worker_id, &tasks, &count);
     json = render_worker(&worker, tasks, count);

@@ -142,7 +142,8 @@ static int fill_pending(struct sse_stream *s)
         start_stream(s);
         return 0;
     }
-    if (hub_wait(s->app->hub, &s->hub_position, KEEPALIVE_MS, &events, &count, &overrun) < 0)
+    if (hub_wait(s->app->hub, &s->hub_position, s->task_id, KEEPALIVE_MS, &events, &count,
+                 &overrun) < 0)
         return -1;
     if (overrun)
         replay_changes(s);
@@ -176,6 +177,7 @@ static void sse_free(void *cls)
 {
     struct sse_stream *s = cls;
 
+    hub_reader_remove(s->app->hub);
     strbuf_free(&s->pending);
     free(s);
 }
@@ -204,6 +206,7 @@ void api_stream(struct app *app, struct http_exchange *ex, long long task_id)
         task_record_clear(&task);
     }
     s = xcalloc(1, sizeof(*s));
+    hub_reader_add(app->hub);
     s->app = app;
     s->task_id = task_id;
     s->last_seq = seq;

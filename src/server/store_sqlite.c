@@ -2,9 +2,11 @@
  * that the task and worker operations share. */
 #include "server/store_sqlite.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -73,13 +75,47 @@ static const char *const migrations[] = {
 
 sqlite3_stmt *sq_prepare(struct sqlite_store *s, const char *sql)
 {
+    const size_t capacity = sizeof(s->statements) / sizeof(s->statements[0]);
     sqlite3_stmt *stmt = NULL;
 
-    if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    for (size_t i = 0; i < s->statement_count; i++) {
+        if (strcmp(s->statements[i].sql, sql) == 0)
+            return s->statements[i].stmt;
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
         log_error("store", "cannot prepare statement: %s", sqlite3_errmsg(s->db));
         return NULL;
     }
+    /* The store has about 40 distinct statements, well under the capacity;
+     * should that change, the oldest entry makes room. */
+    if (s->statement_count == capacity) {
+        sqlite3_finalize(s->statements[0].stmt);
+        free(s->statements[0].sql);
+        memmove(&s->statements[0], &s->statements[1],
+                (capacity - 1) * sizeof(s->statements[0]));
+        s->statement_count--;
+    }
+    s->statements[s->statement_count].sql = xstrdup(sql);
+    s->statements[s->statement_count].stmt = stmt;
+    s->statement_count++;
     return stmt;
+}
+
+void sq_done(sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+static void finalize_statements(struct sqlite_store *s)
+{
+    for (size_t i = 0; i < s->statement_count; i++) {
+        sqlite3_finalize(s->statements[i].stmt);
+        free(s->statements[i].sql);
+    }
+    s->statement_count = 0;
 }
 
 int sq_exec(struct sqlite_store *s, const char *sql)
@@ -169,7 +205,7 @@ int sq_load_task(struct sqlite_store *s, int64_t id, struct task_record *out)
     } else {
         rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
     }
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return rc;
 }
 
@@ -213,7 +249,7 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *t)
     if (rc != STORE_OK)
         log_error("store", "cannot update task=%lld: %s", (long long)t->id,
                   sqlite3_errmsg(s->db));
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return rc;
 }
 
@@ -237,7 +273,7 @@ int64_t sq_insert_event(struct sqlite_store *s, const struct task_record *t, con
     sqlite3_bind_int64(stmt, 8, now);
     if (sqlite3_step(stmt) == SQLITE_DONE)
         seq = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return seq;
 }
 
@@ -249,7 +285,7 @@ static int migrate(struct sqlite_store *s, char *err, size_t err_len)
 
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
         version = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 
     if (version > latest) {
         snprintf(err, err_len,
@@ -274,17 +310,35 @@ static int migrate(struct sqlite_store *s, char *err, size_t err_len)
     return 0;
 }
 
+static void init_sync_state(struct sqlite_store *s)
+{
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->sync_lock, NULL);
+    pthread_cond_init(&s->sync_done, NULL);
+    pthread_cond_init(&s->checkpoint_wake, NULL);
+    atomic_init(&s->commit_count, 0);
+    s->wal_fd = -1;
+}
+
+static void destroy_sync_state(struct sqlite_store *s)
+{
+    pthread_cond_destroy(&s->checkpoint_wake);
+    pthread_cond_destroy(&s->sync_done);
+    pthread_mutex_destroy(&s->sync_lock);
+    pthread_mutex_destroy(&s->lock);
+}
+
 static void sq_close(struct store *store)
 {
     struct sqlite_store *s = sqlite_store_of(store);
 
     if (!s)
         return;
-    /* Folds the WAL back so the file is complete on its own. */
-    sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sq_readers_close(s);
+    finalize_statements(s);
+    sq_durable_stop(s);
     sqlite3_close(s->db);
-    pthread_cond_destroy(&s->batch_changed);
-    pthread_mutex_destroy(&s->lock);
+    destroy_sync_state(s);
     free(s);
 }
 
@@ -293,8 +347,7 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
     struct sqlite_store *s = xcalloc(1, sizeof(*s));
 
     s->base.ops = &sqlite_store_ops;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->batch_changed, NULL);
+    init_sync_state(s);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, err_len, "cannot open database '%s': %s", path,
@@ -303,24 +356,33 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
     }
     sqlite3_busy_timeout(s->db, 5000);
 
-    /* WAL with synchronous=FULL fsyncs the log at every commit, so a
-     * change is on disk before the caller answers its client. */
+    /* Commits do not sync here: store_durable.c syncs the WAL outside the
+     * lock, for several commits at once, and checkpoints on its own. */
     if (sq_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
-        sq_exec(s, "PRAGMA synchronous = FULL") < 0 ||
+        sq_exec(s, "PRAGMA synchronous = OFF") < 0 ||
+        sq_exec(s, "PRAGMA wal_autocheckpoint = 0") < 0 ||
         sq_exec(s, "PRAGMA foreign_keys = ON") < 0) {
         snprintf(err, err_len, "cannot configure database '%s': %s", path,
                  sqlite3_errmsg(s->db));
         goto fail;
     }
-    if (migrate(s, err, err_len) < 0)
+    if (migrate(s, err, err_len) < 0 || sq_durable_start(s, path, err, err_len) < 0 ||
+        sq_readers_open(s, path, err, err_len) < 0)
         goto fail;
+    if (fdatasync(s->wal_fd) < 0) {
+        snprintf(err, err_len, "cannot sync the WAL of '%s': %s", path, strerror(errno));
+        goto fail;
+    }
     return &s->base;
 
 fail:
-    if (s->db)
+    sq_readers_close(s);
+    finalize_statements(s);
+    if (s->db) {
+        sq_durable_stop(s);
         sqlite3_close(s->db);
-    pthread_cond_destroy(&s->batch_changed);
-    pthread_mutex_destroy(&s->lock);
+    }
+    destroy_sync_state(s);
     free(s);
     return NULL;
 }

@@ -11,19 +11,41 @@
 struct sqlite_store {
     struct store base; /* first, so a struct store * converts back */
     sqlite3 *db;
-    /* One connection serves every thread. The mutex serialises the
-     * operations; each write runs in its own savepoint inside a shared
-     * transaction (a batch), and one COMMIT, one fsync, makes the whole
-     * batch durable: group commit. */
+    /* One connection serves every thread; the mutex serialises the
+     * operations and is never held across an fsync (see store_durable.c). */
     pthread_mutex_t lock;
-    pthread_cond_t batch_changed; /* a writer joined, or a batch committed */
-    atomic_int writers_arriving;  /* writers between sq_write_begin and their savepoint */
-    int batch_open;               /* a transaction with uncommitted savepoints is open */
-    int batch_writes;             /* savepoints released into the open batch */
-    int leader_active;            /* a writer is collecting the batch to commit it */
-    uint64_t batch_id;            /* the open batch, or the last one */
-    uint64_t committed_id;        /* the newest batch whose COMMIT finished */
-    uint64_t failed_ids[8];       /* recent batches whose COMMIT failed */
+
+    /* Group commit: COMMIT only writes the WAL to the page cache, and an
+     * fdatasync of the WAL file, outside the lock, makes every commit
+     * before it durable. Counts are commits since the store opened. */
+    int wal_fd;
+    atomic_uint_fast64_t commit_count; /* written under lock */
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_done;
+    int sync_running;
+    uint64_t synced_count;    /* commits known to be on disk */
+    uint64_t sync_failed_upto; /* commits covered by a failed fdatasync */
+
+    /* A second connection folds the WAL back into the database file in the
+     * background, syncing the database before the WAL may be reused. */
+    sqlite3 *checkpoint_db;
+    pthread_t checkpoint_thread;
+    pthread_cond_t checkpoint_wake;
+    int checkpoint_stop;
+
+    /* Read-only connections, each a struct sqlite_store of its own with
+     * its lock and statements, so reads do not wait for the writer (WAL
+     * lets them run side by side). NULL in a reader itself. */
+    struct sqlite_store **readers;
+    size_t reader_count;
+    atomic_uint next_reader;
+
+    /* Prepared statements by SQL text, so each is parsed once. */
+    struct {
+        char *sql;
+        sqlite3_stmt *stmt;
+    } statements[96];
+    size_t statement_count;
 };
 
 static inline struct sqlite_store *sqlite_store_of(struct store *store)
@@ -42,21 +64,36 @@ void sq_read_task(sqlite3_stmt *stmt, struct task_record *task);
 /* Loads one task into out; STORE_NOT_FOUND when absent. Lock held. */
 int sq_load_task(struct sqlite_store *s, int64_t id, struct task_record *out);
 
-/* Prepares sql or logs why not; NULL on failure. */
+/* Returns the prepared statement for sql, from the cache when it was
+ * prepared before; logs and returns NULL on failure. Lock held. Hand it
+ * back with sq_done, which resets it, never with sqlite3_finalize. */
 sqlite3_stmt *sq_prepare(struct sqlite_store *s, const char *sql);
+void sq_done(sqlite3_stmt *stmt);
 int sq_exec(struct sqlite_store *s, const char *sql);
 int sq_begin(struct sqlite_store *s);
 int sq_commit(struct sqlite_store *s);
 void sq_rollback(struct sqlite_store *s);
 
-/* Starts a write: takes the lock and opens a savepoint in the current
- * batch. Returns STORE_FAILED, with the lock released, if SQLite failed.
- * NOTE: reads between two commits see savepoints not yet on disk. */
+/* Starts a write: takes the lock and begins a transaction. Returns
+ * STORE_FAILED, with the lock released, if SQLite failed.
+ * NOTE: a read may see a commit whose fdatasync has not finished yet. */
 int sq_write_begin(struct sqlite_store *s);
-/* Ends a write: keeps (keep != 0) or undoes its changes, waits until the
- * batch holding them is committed and fsync'd, and releases the lock.
- * Returns STORE_FAILED when that commit failed. */
+/* Ends a write: commits (keep != 0) or rolls back, releases the lock, and
+ * waits until the commit is on disk. Returns STORE_FAILED when the commit
+ * or the fdatasync that covers it failed. */
 int sq_write_end(struct sqlite_store *s, int keep);
+
+/* Takes a reader connection and its lock; returns it. Pass it back to
+ * sq_reader_release. Reads see every commit made before they start. */
+struct sqlite_store *sq_reader_acquire(struct sqlite_store *s);
+void sq_reader_release(struct sqlite_store *reader);
+int sq_readers_open(struct sqlite_store *s, const char *path, char *err, size_t err_len);
+void sq_readers_close(struct sqlite_store *s);
+
+/* Opens the WAL file for syncing and starts the checkpoint thread. */
+int sq_durable_start(struct sqlite_store *s, const char *path, char *err, size_t err_len);
+/* Stops the checkpoint thread and folds the WAL back, synced. */
+void sq_durable_stop(struct sqlite_store *s);
 
 /* Binds text or NULL. */
 void sq_bind_text(sqlite3_stmt *stmt, int index, const char *text);

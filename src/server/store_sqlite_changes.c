@@ -1,7 +1,7 @@
 /* SQLite backend: every change of a task's state. Each operation loads the
  * row, checks the change against the state machine, writes the row and an
- * event, and commits, all under the store lock in one transaction, so two
- * writers can never both apply a change to the same old state. */
+ * event, and commits. All of it is one transaction under the store lock, so
+ * two writers can never both apply a change to the same old state. */
 #include "server/store_sqlite.h"
 
 #include <stdlib.h>
@@ -87,12 +87,12 @@ static void count_worker_result(struct sqlite_store *s, const char *worker_id, i
                                            : "UPDATE workers SET failed = failed + 1 "
                                              "WHERE id = ?");
     if (!stmt || !worker_id) {
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
         return;
     }
     sqlite3_bind_text(stmt, 1, worker_id, -1, SQLITE_STATIC);
     sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 }
 
 /* Fails the attempt, or requeues it when allowed_retry and attempts remain.
@@ -245,8 +245,8 @@ static int apply_report(struct sqlite_store *s, struct task_record *t, void *ctx
     }
     t->report_seq = seq;
 
-    /* A pending task gets a report when its push was answered too late to
-     * count: the worker runs it, so it becomes the owner. */
+    /* A pending task gets a report when the worker's reply to its push came
+     * too late to count: the worker runs it, so it becomes the owner. */
     if (!t->worker_id && r->worker_id)
         replace_text(&t->worker_id, r->worker_id);
     if (t->status < TASK_RUNNING && r->type != REPORT_COMPLETE) {
@@ -360,7 +360,7 @@ static int insert_log_chunk(struct sqlite_store *s, int64_t id, int attempt, int
     sqlite3_bind_int64(stmt, 3, offset);
     sqlite3_bind_blob(stmt, 4, text, (int)len, SQLITE_STATIC);
     rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return rc;
 }
 

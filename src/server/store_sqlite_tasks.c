@@ -21,7 +21,7 @@ static int find_by_idempotency_key(struct sqlite_store *s, const char *key,
     rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
         sq_read_task(stmt, out);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
 }
 
@@ -47,7 +47,7 @@ static int insert_task(struct sqlite_store *s, const struct task_spec *spec, int
     sqlite3_bind_int64(stmt, 9, now);
     sqlite3_bind_int64(stmt, 10, now);
     rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     *id = sqlite3_last_insert_rowid(s->db);
     return rc;
 }
@@ -103,9 +103,9 @@ int sq_task_get(struct store *store, int64_t id, struct task_record *out)
     struct sqlite_store *s = sqlite_store_of(store);
     int rc;
 
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     rc = sq_load_task(s, id, out);
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -151,7 +151,7 @@ static int count_statuses(struct sqlite_store *s, const char *kind,
         if (task_status_parse((const char *)sqlite3_column_text(stmt, 0), &status) == 0)
             counts[status] = sqlite3_column_int64(stmt, 1);
     }
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     return STORE_OK;
 }
 
@@ -167,7 +167,7 @@ int sq_task_list(struct store *store, const struct task_filter *f, struct task_r
     snprintf(sql, sizeof(sql),
              "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE id < ?%s%s ORDER BY id DESC LIMIT ?",
              f->has_status ? " AND status = ?" : "", f->kind ? " AND kind = ?" : "");
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, sql);
     if (!stmt)
         goto out;
@@ -178,11 +178,11 @@ int sq_task_list(struct store *store, const struct task_filter *f, struct task_r
         sqlite3_bind_text(stmt, index++, f->kind, -1, SQLITE_STATIC);
     sqlite3_bind_int(stmt, index, f->limit);
     rc = collect_tasks(stmt, out, count);
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
     if (rc == STORE_OK)
         rc = count_statuses(s, f->kind, counts);
 out:
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -195,7 +195,7 @@ int sq_task_events(struct store *store, int64_t id, struct task_event **out, siz
 
     *out = NULL;
     *count = 0;
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT seq, task_id, attempt, type, status, progress, message, "
                          "worker_id, at FROM task_events WHERE task_id = ? ORDER BY seq");
     if (!stmt)
@@ -222,9 +222,9 @@ int sq_task_events(struct store *store, int64_t id, struct task_event **out, siz
         e->at = sqlite3_column_int64(stmt, 8);
     }
     rc = rc == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 out:
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -237,7 +237,7 @@ int sq_changes_since(struct store *store, int64_t after_seq, int64_t task_id, si
 
     *count = 0;
     *out = xcalloc(limit ? limit : 1, sizeof(**out));
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, task_id ? "SELECT task_id, MAX(seq) AS last FROM task_events "
                                    "WHERE seq > ? AND task_id = ? GROUP BY task_id "
                                    "ORDER BY last LIMIT ?"
@@ -255,9 +255,9 @@ int sq_changes_since(struct store *store, int64_t after_seq, int64_t task_id, si
         (*count)++;
     }
     rc = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 out:
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -268,14 +268,14 @@ int sq_last_seq(struct store *store, int64_t *seq)
     int rc = STORE_FAILED;
 
     *seq = 0;
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT COALESCE(MAX(seq), 0) FROM task_events");
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
         *seq = sqlite3_column_int64(stmt, 0);
         rc = STORE_OK;
     }
-    sqlite3_finalize(stmt);
-    pthread_mutex_unlock(&s->lock);
+    sq_done(stmt);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -285,7 +285,7 @@ int sq_task_log(struct store *store, int64_t id, struct strbuf *out)
     sqlite3_stmt *stmt;
     int rc = STORE_FAILED;
 
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT l.text FROM task_logs l JOIN tasks t ON t.id = l.task_id "
                          "AND t.attempt = l.attempt WHERE l.task_id = ? ORDER BY l.offset");
     if (!stmt)
@@ -294,9 +294,9 @@ int sq_task_log(struct store *store, int64_t id, struct strbuf *out)
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
         strbuf_append(out, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
     rc = rc == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-    sqlite3_finalize(stmt);
+    sq_done(stmt);
 out:
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -309,16 +309,16 @@ int sq_tasks_ready(struct store *store, int64_t now, size_t limit, struct task_r
 
     *out = NULL;
     *count = 0;
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE status = 'pending' "
                          "AND not_before <= ? ORDER BY id LIMIT ?");
     if (stmt) {
         sqlite3_bind_int64(stmt, 1, now);
         sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
         rc = collect_tasks(stmt, out, count);
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -329,7 +329,7 @@ int sq_next_ready_at(struct store *store, int64_t now, int64_t *at)
     int rc = STORE_FAILED;
 
     *at = 0;
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT COALESCE(MIN(not_before), 0) FROM tasks "
                          "WHERE status = 'pending' AND not_before > ?");
     if (stmt) {
@@ -338,9 +338,9 @@ int sq_next_ready_at(struct store *store, int64_t now, int64_t *at)
             *at = sqlite3_column_int64(stmt, 0);
             rc = STORE_OK;
         }
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -353,7 +353,7 @@ int sq_tasks_assigned(struct store *store, const char *worker_id, struct task_re
 
     *out = NULL;
     *count = 0;
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, worker_id
                              ? "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE worker_id = ? "
                                "AND status IN ('dispatched', 'running') ORDER BY id"
@@ -362,8 +362,8 @@ int sq_tasks_assigned(struct store *store, const char *worker_id, struct task_re
     if (stmt) {
         sq_bind_text(stmt, 1, worker_id);
         rc = collect_tasks(stmt, out, count);
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }

@@ -42,7 +42,7 @@ int sq_worker_register(struct store *store, const struct worker_record *w, int64
         sqlite3_bind_int64(stmt, 7, now);
         sqlite3_bind_int64(stmt, 8, now);
         rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
     if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
         rc = STORE_FAILED;
@@ -66,7 +66,7 @@ int sq_worker_heartbeat(struct store *store, const char *id, int slots, int64_t 
         sqlite3_bind_text(stmt, 3, id, -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_DONE)
             rc = sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
     if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
         rc = STORE_FAILED;
@@ -87,7 +87,7 @@ int sq_worker_set_status(struct store *store, const char *id, enum worker_status
         sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_DONE)
             rc = sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
     if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
         rc = STORE_FAILED;
@@ -123,7 +123,7 @@ int sq_worker_get(struct store *store, const char *id, struct worker_record *out
     sqlite3_stmt *stmt;
     int rc = STORE_FAILED;
 
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT " WORKER_COLUMNS " FROM workers w WHERE w.id = ?");
     if (stmt) {
         sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
@@ -131,9 +131,9 @@ int sq_worker_get(struct store *store, const char *id, struct worker_record *out
         if (rc == SQLITE_ROW)
             read_worker(stmt, out);
         rc = rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }
 
@@ -146,7 +146,7 @@ int sq_worker_list(struct store *store, struct worker_record **out, size_t *coun
 
     *count = 0;
     *out = xcalloc(cap, sizeof(**out));
-    pthread_mutex_lock(&s->lock);
+    s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT " WORKER_COLUMNS " FROM workers w ORDER BY w.id");
     if (stmt) {
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -157,8 +157,8 @@ int sq_worker_list(struct store *store, struct worker_record **out, size_t *coun
             read_worker(stmt, &(*out)[(*count)++]);
         }
         rc = rc == SQLITE_DONE ? STORE_OK : STORE_FAILED;
-        sqlite3_finalize(stmt);
+        sq_done(stmt);
     }
-    pthread_mutex_unlock(&s->lock);
+    sq_reader_release(s);
     return rc;
 }

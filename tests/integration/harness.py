@@ -503,13 +503,14 @@ class Server:
         self.url = None
         self.starts = 0
 
-    def start(self):
-        """Start the server on a new free port, with the same database and tokens."""
+    def start(self, port=None):
+        """Start the server on port (a new free port when None), with the same
+        database and tokens."""
         env = dict(os.environ)
         env["TASKRELAY_API_TOKEN"] = self.api_token
         env["TASKRELAY_WORKER_TOKEN"] = self.worker_token
         for _ in range(3):
-            self.port = free_port()
+            self.port = port or free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             argv = [binary_path(), "server", "--listen", f"127.0.0.1:{self.port}",
                     "--db", self.db_path, "--data-dir", self.data_dir] + self.args
@@ -519,6 +520,8 @@ class Server:
             if self._wait_ready():
                 return self
             self.process.stop()
+            if port:
+                break
         raise AssertionError(f"server did not start: {' '.join(self.process.argv)}\n"
                              f"{self.process.tail()}")
 
@@ -914,6 +917,15 @@ class TaskrelayTestCase(unittest.TestCase):
         server.process.stop()
         try:
             server.start()
+        finally:
+            self.processes.append(server.process)
+        self.addCleanup(server.process.stop)
+
+    def start_server_again(self, server):
+        """Start server again on its port and database after its process
+        ended, so that workers started with its URL reach it."""
+        try:
+            server.start(port=server.port)
         finally:
             self.processes.append(server.process)
         self.addCleanup(server.process.stop)
