@@ -1,6 +1,7 @@
 /* The task store: every durable fact of the server goes through this
  * interface. Each operation is atomic, and a state change is durable
- * (fsync'd) when the call returns. The backend is chosen at start-up
+ * (fsync'd) when the call returns, except the start and progress reports
+ * and log output noted below. The backend is chosen at start-up
  * through a table of function pointers: SQLite now, another database
  * later, without #ifdefs in callers.
  *
@@ -121,7 +122,9 @@ struct store_ops {
     int (*task_unclaim)(struct store *store, int64_t id, int attempt, const char *worker_id,
                         int64_t now, int64_t *seq);
     /* Applies a worker's report under the attempt and seq rules of
-     * docs/api.md; *after holds the task afterwards (also when ignored). */
+     * docs/api.md; *after holds the task afterwards (also when ignored).
+     * A final status is on disk when this returns; a start or progress
+     * report may not be yet, so a crash can lose the newest progress. */
     int (*task_report)(struct store *store, int64_t id, const struct task_report *report,
                        int64_t now, enum report_outcome *outcome, struct task_record *after,
                        int64_t *seq);
@@ -134,7 +137,8 @@ struct store_ops {
     int (*task_lost)(struct store *store, int64_t id, int attempt, const char *reason,
                      int64_t now, struct task_record *after, int64_t *seq);
     /* Appends live output at offset; a chunk at an offset already stored is
-     * skipped (*appended = 0). Output past the per-attempt limit is dropped. */
+     * skipped (*appended = 0). Output past the per-attempt limit is dropped.
+     * Like progress, a chunk may not be on disk yet when this returns. */
     int (*task_append_log)(struct store *store, int64_t id, int attempt, int64_t offset,
                            const char *text, size_t len, int64_t now, int *appended);
     int (*task_log)(struct store *store, int64_t id, struct strbuf *out);

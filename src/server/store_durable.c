@@ -83,9 +83,9 @@ static int wait_durable(struct sqlite_store *s, uint64_t target)
     return rc;
 }
 
-int sq_write_end(struct sqlite_store *s, int keep)
+int sq_write_end(struct sqlite_store *s, int keep, int wait)
 {
-    uint64_t target = 0;
+    uint64_t target;
     int rc = STORE_OK;
 
     if (keep && sq_exec(s, "COMMIT") == STORE_OK) {
@@ -96,10 +96,11 @@ int sq_write_end(struct sqlite_store *s, int keep)
         if (keep)
             rc = STORE_FAILED;
         sq_rollback(s);
+        target = atomic_load(&s->commit_count);
     }
     pthread_mutex_unlock(&s->lock);
 
-    if (target && wait_durable(s, target) != STORE_OK)
+    if (wait && target && wait_durable(s, target) != STORE_OK)
         rc = STORE_FAILED;
     return rc;
 }

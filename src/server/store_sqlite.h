@@ -78,10 +78,12 @@ void sq_rollback(struct sqlite_store *s);
  * STORE_FAILED, with the lock released, if SQLite failed.
  * NOTE: a read may see a commit whose fdatasync has not finished yet. */
 int sq_write_begin(struct sqlite_store *s);
-/* Ends a write: commits (keep != 0) or rolls back, releases the lock, and
- * waits until the commit is on disk. Returns STORE_FAILED when the commit
- * or the fdatasync that covers it failed. */
-int sq_write_end(struct sqlite_store *s, int keep);
+/* Ends a write: commits (keep != 0) or rolls back and releases the lock.
+ * With wait != 0 it then waits until every commit so far, its own included,
+ * is on disk; a rolled-back write waits too, because what it read may come
+ * from a commit still being synced. Returns STORE_FAILED when the commit or
+ * the fdatasync that covers it failed. */
+int sq_write_end(struct sqlite_store *s, int keep, int wait);
 
 /* Takes a reader connection and its lock; returns it. Pass it back to
  * sq_reader_release. Reads see every commit made before they start. */

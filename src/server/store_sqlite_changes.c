@@ -16,8 +16,10 @@
 typedef int (*task_change_fn)(struct sqlite_store *s, struct task_record *t, void *ctx,
                               int64_t now, const char **event_type);
 
+/* Loads task id, applies change and commits. With wait == 0 the caller
+ * may reply before the commit reaches the disk. */
 static int change_task(struct store *store, int64_t id, int64_t now, task_change_fn change,
-                       void *ctx, struct task_record *after, int64_t *seq)
+                       void *ctx, int wait, struct task_record *after, int64_t *seq)
 {
     struct sqlite_store *s = sqlite_store_of(store);
     struct task_record t;
@@ -42,7 +44,7 @@ static int change_task(struct store *store, int64_t id, int64_t now, task_change
         if (event_seq < 0)
             rc = STORE_FAILED;
     }
-    if (sq_write_end(s, rc == STORE_OK && event_type) != STORE_OK)
+    if (sq_write_end(s, rc == STORE_OK && event_type, wait) != STORE_OK)
         rc = STORE_FAILED;
     if (rc == STORE_OK && event_type && seq)
         *seq = event_seq;
@@ -138,7 +140,7 @@ int sq_task_claim(struct store *store, int64_t id, int attempt, const char *work
 {
     struct claim_ctx c = {attempt, worker_id};
 
-    return change_task(store, id, now, apply_claim, &c, NULL, seq);
+    return change_task(store, id, now, apply_claim, &c, 1, NULL, seq);
 }
 
 static int apply_unclaim(struct sqlite_store *s, struct task_record *t, void *ctx, int64_t now,
@@ -163,7 +165,7 @@ int sq_task_unclaim(struct store *store, int64_t id, int attempt, const char *wo
 {
     struct claim_ctx c = {attempt, worker_id};
 
-    return change_task(store, id, now, apply_unclaim, &c, NULL, seq);
+    return change_task(store, id, now, apply_unclaim, &c, 1, NULL, seq);
 }
 
 struct report_ctx {
@@ -272,7 +274,11 @@ int sq_task_report(struct store *store, int64_t id, const struct task_report *re
                    int64_t *seq)
 {
     struct report_ctx c = {report, REPORT_IGNORED};
-    int rc = change_task(store, id, now, apply_report, &c, after, seq);
+    /* A lost start or progress report only leaves older progress shown
+     * after a crash, and the next report corrects it; a final status must
+     * be on disk before the worker drops it from its outbox. */
+    int wait = report->type == REPORT_COMPLETE;
+    int rc = change_task(store, id, now, apply_report, &c, wait, after, seq);
 
     *outcome = c.outcome;
     return rc;
@@ -292,7 +298,7 @@ static int apply_cancel(struct sqlite_store *s, struct task_record *t, void *ctx
 int sq_task_cancel(struct store *store, int64_t id, int64_t now, struct task_record *after,
                    int64_t *seq)
 {
-    return change_task(store, id, now, apply_cancel, NULL, after, seq);
+    return change_task(store, id, now, apply_cancel, NULL, 1, after, seq);
 }
 
 static int apply_retry(struct sqlite_store *s, struct task_record *t, void *ctx, int64_t now,
@@ -314,7 +320,7 @@ static int apply_retry(struct sqlite_store *s, struct task_record *t, void *ctx,
 int sq_task_retry(struct store *store, int64_t id, int64_t now, struct task_record *after,
                   int64_t *seq)
 {
-    return change_task(store, id, now, apply_retry, NULL, after, seq);
+    return change_task(store, id, now, apply_retry, NULL, 1, after, seq);
 }
 
 struct lost_ctx {
@@ -343,7 +349,7 @@ int sq_task_lost(struct store *store, int64_t id, int attempt, const char *reaso
 {
     struct lost_ctx c = {attempt, reason};
 
-    return change_task(store, id, now, apply_lost, &c, after, seq);
+    return change_task(store, id, now, apply_lost, &c, 1, after, seq);
 }
 
 static int insert_log_chunk(struct sqlite_store *s, int64_t id, int attempt, int64_t offset,
@@ -379,7 +385,7 @@ int sq_task_append_log(struct store *store, int64_t id, int attempt, int64_t off
     rc = sq_load_task(s, id, &t);
     if (rc != STORE_OK || t.attempt != attempt || offset < t.log_len ||
         t.log_len >= LIMIT_LIVE_LOG_LEN) {
-        sq_write_end(s, 0);
+        sq_write_end(s, 0, 0);
         goto out;
     }
     if ((int64_t)len > LIMIT_LIVE_LOG_LEN - t.log_len)
@@ -389,7 +395,7 @@ int sq_task_append_log(struct store *store, int64_t id, int attempt, int64_t off
     t.updated_at = now;
     if (rc == STORE_OK)
         rc = sq_save_task(s, &t);
-    if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
+    if (sq_write_end(s, rc == STORE_OK, 0) != STORE_OK)
         rc = STORE_FAILED;
     *appended = rc == STORE_OK;
 out:

@@ -89,7 +89,7 @@ int sq_task_create(struct store *store, const struct task_spec *spec, int64_t no
 out:
     if (rc != STORE_OK)
         snprintf(err, err_len, "cannot store the task: %s", sqlite3_errmsg(s->db));
-    if (sq_write_end(s, rc == STORE_OK && !*existed) != STORE_OK && rc == STORE_OK) {
+    if (sq_write_end(s, rc == STORE_OK && !*existed, 1) != STORE_OK && rc == STORE_OK) {
         snprintf(err, err_len, "cannot commit the task to disk");
         rc = STORE_FAILED;
     }

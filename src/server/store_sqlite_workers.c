@@ -44,7 +44,7 @@ int sq_worker_register(struct store *store, const struct worker_record *w, int64
         rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
         sq_done(stmt);
     }
-    if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
+    if (sq_write_end(s, rc == STORE_OK, 1) != STORE_OK)
         rc = STORE_FAILED;
     return rc;
 }
@@ -68,7 +68,7 @@ int sq_worker_heartbeat(struct store *store, const char *id, int slots, int64_t 
             rc = sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
         sq_done(stmt);
     }
-    if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
+    if (sq_write_end(s, rc == STORE_OK, 0) != STORE_OK)
         rc = STORE_FAILED;
     return rc;
 }
@@ -89,7 +89,7 @@ int sq_worker_set_status(struct store *store, const char *id, enum worker_status
             rc = sqlite3_changes(s->db) > 0 ? STORE_OK : STORE_NOT_FOUND;
         sq_done(stmt);
     }
-    if (sq_write_end(s, rc == STORE_OK) != STORE_OK)
+    if (sq_write_end(s, rc == STORE_OK, 1) != STORE_OK)
         rc = STORE_FAILED;
     return rc;
 }
