@@ -214,8 +214,7 @@ struct httpd *httpd_start(const char *listen, size_t default_limit,
         flags, 0, NULL, NULL, access_handler, server, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)4096, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-        MHD_OPTION_END);
+        (unsigned int)4096, MHD_OPTION_END);
     if (!server->daemon) {
         snprintf(err, err_len, "cannot listen on %s: the address is invalid or in use", listen);
         free(server);

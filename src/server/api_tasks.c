@@ -208,7 +208,12 @@ void api_task_retry(struct app *app, struct http_exchange *ex, long long id)
         api_reply_task_not_found(ex, id);
         return;
     }
-    if (rc == STORE_CONFLICT) {
+    if (rc == STORE_CONFLICT && after.run_active) {
+        http_reply_error(ex, 409, "conflict",
+                         "attempt %d of task %lld is still being stopped on worker %s: retry "
+                         "once it has ended",
+                         after.attempt, id, after.worker_id ? after.worker_id : "-");
+    } else if (rc == STORE_CONFLICT) {
         http_reply_error(ex, 409, "conflict",
                          "task %lld is %s: only failed or canceled tasks can be retried", id,
                          task_status_name(after.status));

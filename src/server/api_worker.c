@@ -6,6 +6,7 @@
 #include "common/json_util.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "server/api.h"
 #include "server/app.h"
 #include "server/dispatch.h"
@@ -54,9 +55,18 @@ void api_worker_register(struct app *app, struct http_exchange *ex)
         http_reply_error(ex, 400, "invalid_field", "%s", err);
         goto out;
     }
-    if (!*id || strncmp(url, "http://", 7) != 0) {
+    if (!name_chars_valid(id, LIMIT_WORKER_ID_LEN) || strncmp(url, "http://", 7) != 0) {
         http_reply_error(ex, 400, "invalid_field",
-                         "worker_id must not be empty and url must start with http://");
+                         "worker_id must be 1-64 characters of A-Z, a-z, 0-9, '.', '_', '-' "
+                         "and url must start with http://");
+        goto out;
+    }
+    if (dispatcher_worker_in_use(app->dispatcher, id, url)) {
+        log_warn("api", "registration rejected: worker id in use worker=%s url=%s", id, url);
+        http_reply_error(ex, 409, "conflict",
+                         "worker id '%s' is in use by a live worker at another URL: give this "
+                         "worker its own --id, or stop the other one",
+                         id);
         goto out;
     }
     http_peer_address(ex, address, sizeof(address));

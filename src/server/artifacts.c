@@ -109,6 +109,13 @@ void api_artifact_upload(struct app *app, struct http_exchange *ex, long long id
                          (long long)attempt, id);
         goto out;
     }
+    if (task_status_is_terminal(task.status)) {
+        http_reply_error(ex, 409, "conflict",
+                         "task %lld already ended as %s: artifacts must come before the final "
+                         "report",
+                         id, task_status_name(task.status));
+        goto out;
+    }
     dir = artifact_dir(app, id);
     path = xasprintf("%s/%s", dir, name);
     if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||

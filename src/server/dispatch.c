@@ -144,7 +144,8 @@ static int pick_worker(struct dispatcher *d, const int *free_slots, const char *
     int best = -1;
 
     for (size_t i = 0; i < d->worker_count; i++) {
-        if (free_slots[i] <= 0 || !entry_has_kind(&d->workers[i], kind))
+        if (free_slots[i] <= 0 || !entry_has_kind(&d->workers[i], kind) ||
+            d->workers[i].skip_until_mono_ms > mono_ms())
             continue;
         if (best < 0 || free_slots[i] > free_slots[best])
             best = (int)i;
@@ -459,6 +460,18 @@ json_t *dispatcher_kinds(struct dispatcher *d)
     return list;
 }
 
+int dispatcher_worker_in_use(struct dispatcher *d, const char *worker_id, const char *url)
+{
+    int in_use;
+
+    pthread_mutex_lock(&d->lock);
+    struct worker_entry *w = dispatch_find_worker(d, worker_id);
+
+    in_use = w && w->online && strcmp(w->url, url) != 0;
+    pthread_mutex_unlock(&d->lock);
+    return in_use;
+}
+
 void dispatcher_worker_registered(struct dispatcher *d, const char *worker_id,
                                   const char *url, int slots, json_t *kinds)
 {
@@ -467,6 +480,8 @@ void dispatcher_worker_registered(struct dispatcher *d, const char *worker_id,
 
     w->online = 1;
     w->full = 0;
+    w->push_failures = 0;
+    w->skip_until_mono_ms = 0;
     w->last_heard_mono_ms = mono_ms();
     d->wake_requested = 1;
     pthread_cond_signal(&d->wake_cond);

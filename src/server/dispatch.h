@@ -26,6 +26,10 @@ int dispatcher_kind_known(struct dispatcher *d, const char *kind);
 /* Returns [{"name", "workers_online"}], a new reference. */
 json_t *dispatcher_kinds(struct dispatcher *d);
 
+/* Returns 1 when worker_id belongs to an online worker at another URL,
+ * whose registration must not be taken over. */
+int dispatcher_worker_in_use(struct dispatcher *d, const char *worker_id, const char *url);
+
 /* Records a registration; kinds is a JSON array of strings (borrowed). */
 void dispatcher_worker_registered(struct dispatcher *d, const char *worker_id,
                                   const char *url, int slots, json_t *kinds);

@@ -23,6 +23,8 @@ struct worker_entry {
     /* The worker rejected a push (busy, unreachable): skip it until its
      * next heartbeat or report shows a free slot. */
     int full;
+    int push_failures;          /* consecutive pushes that failed, busy aside */
+    int64_t skip_until_mono_ms; /* no push to it before this time */
     int64_t last_heard_mono_ms;
 };
 

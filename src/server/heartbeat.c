@@ -101,8 +101,12 @@ static void reconcile_missing(struct dispatcher *d, const struct task_record *t,
                               "the worker no longer has the run (it restarted or lost it)",
                               now_ms(), &after, &seq) != STORE_OK)
         return;
-    log_warn("dispatch", "task lost task=%lld attempt=%d worker=%s status=%s", (long long)t->id,
-             t->attempt, worker_id, task_status_name(after.status));
+    if (task_status_is_terminal(t->status))
+        log_info("dispatch", "run of ended task gone from worker task=%lld attempt=%d worker=%s",
+                 (long long)t->id, t->attempt, worker_id);
+    else
+        log_warn("dispatch", "task lost task=%lld attempt=%d worker=%s status=%s",
+                 (long long)t->id, t->attempt, worker_id, task_status_name(after.status));
     app_publish_task(d->app, &after, seq);
     task_record_clear(&after);
 }

@@ -13,6 +13,9 @@
 
 /* Maximum wait between resends of a push whose outcome is unknown. */
 #define RESEND_MAX_DELAY_MS 10000
+/* Backoff of a worker whose pushes fail for another reason than busy. */
+#define PUSH_BACKOFF_MIN_MS 500
+#define PUSH_BACKOFF_MAX_MS 60000
 
 void push_job_free(struct push_job *job)
 {
@@ -77,15 +80,33 @@ void dispatcher_send_cancel(struct dispatcher *d, const char *worker_id, int64_t
 
 /* Returns the task to pending after the worker rejected the push without
  * running it, and keeps the dispatcher from offering that worker again
- * until it reports a free slot. Lock held. */
-static void push_rejected(struct dispatcher *d, const struct push_job *job, const char *why)
+ * until it reports a free slot. A worker that failed for another reason
+ * than being busy (unreachable, wrong token, unknown kind) is also skipped
+ * for a backoff that doubles up to a minute, so its heartbeats alone cannot
+ * make a task bounce between pending and dispatched. Lock held. */
+static void push_rejected(struct dispatcher *d, const struct push_job *job, int busy,
+                          const char *why)
 {
     struct store *store = d->app->store;
     struct worker_entry *w = dispatch_find_worker(d, job->worker_id);
     int64_t seq;
 
-    if (w)
+    if (w) {
         w->full = 1;
+        if (!busy) {
+            int64_t delay_ms = PUSH_BACKOFF_MIN_MS;
+
+            for (int i = 0; i < w->push_failures && delay_ms < PUSH_BACKOFF_MAX_MS; i++)
+                delay_ms *= 2;
+            if (delay_ms > PUSH_BACKOFF_MAX_MS)
+                delay_ms = PUSH_BACKOFF_MAX_MS;
+            w->push_failures++;
+            w->skip_until_mono_ms = mono_ms() + delay_ms;
+            log_warn("dispatch", "worker skipped after a failed push worker=%s failures=%d "
+                                 "retry_in_ms=%lld reason=\"%s\"",
+                     w->id, w->push_failures, (long long)delay_ms, why);
+        }
+    }
     dispatch_forget_push(d, job->task_id);
     if (store->ops->task_unclaim(store, job->task_id, job->attempt, job->worker_id, now_ms(),
                                  &seq) == STORE_OK) {
@@ -158,11 +179,15 @@ static void apply_execute_result(struct dispatcher *d, const struct push_job *jo
     char why[128];
 
     if (rc == HTTPC_OK && status == 200) {
+        struct worker_entry *w = dispatch_find_worker(d, job->worker_id);
+
+        if (w)
+            w->push_failures = 0;
         dispatch_forget_push(d, job->task_id);
         return;
     }
     if (rc == HTTPC_NOT_SENT) {
-        push_rejected(d, job, err);
+        push_rejected(d, job, 0, err);
         return;
     }
     if (rc != HTTPC_OK || (status >= 500 && status != 503)) {
@@ -181,7 +206,7 @@ static void apply_execute_result(struct dispatcher *d, const struct push_job *jo
         log_error("dispatch", "worker rejected the worker token worker=%s: check that "
                               "TASKRELAY_WORKER_TOKEN matches on both sides",
                   job->worker_id);
-    push_rejected(d, job, why);
+    push_rejected(d, job, status == 503, why);
 }
 
 static struct push_job *next_job(struct dispatcher *d)

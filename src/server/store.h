@@ -133,7 +133,8 @@ struct store_ops {
     int (*task_retry)(struct store *store, int64_t id, int64_t now, struct task_record *after,
                       int64_t *seq);
     /* Ends the attempt as lost ("worker lost: REASON"), or starts a new
-     * attempt when the task allows retry on loss. */
+     * attempt when the task allows retry on loss. For a canceled task whose
+     * run was never confirmed ended, only records that it ended. */
     int (*task_lost)(struct store *store, int64_t id, int attempt, const char *reason,
                      int64_t now, struct task_record *after, int64_t *seq);
     /* Appends live output at offset; a chunk at an offset already stored is
@@ -148,7 +149,8 @@ struct store_ops {
                        struct task_record **out, size_t *count);
     /* The earliest not_before among pending tasks that wait, or 0. */
     int (*next_ready_at)(struct store *store, int64_t now, int64_t *at);
-    /* Dispatched and running tasks, of one worker or of all (NULL). */
+    /* Tasks whose run a worker may still hold (dispatched, running, or
+     * canceled and not yet confirmed ended), of one worker or of all (NULL). */
     int (*tasks_assigned)(struct store *store, const char *worker_id,
                           struct task_record **out, size_t *count);
 

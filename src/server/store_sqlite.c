@@ -71,6 +71,13 @@ static const char *const migrations[] = {
     "  completed INTEGER NOT NULL DEFAULT 0,"
     "  failed INTEGER NOT NULL DEFAULT 0,"
     "  registered_at INTEGER NOT NULL);",
+
+    /* run_active: a worker may still hold a process of the current attempt.
+     * It stays set after a cancel until the worker confirms the run ended,
+     * so a retry cannot start beside a run that is still being killed. */
+    "ALTER TABLE tasks ADD COLUMN run_active INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE tasks SET run_active = 1 WHERE status IN ('dispatched', 'running');"
+    "CREATE INDEX tasks_with_run ON tasks(worker_id) WHERE run_active = 1;",
 };
 
 sqlite3_stmt *sq_prepare(struct sqlite_store *s, const char *sql)
@@ -188,6 +195,7 @@ void sq_read_task(sqlite3_stmt *stmt, struct task_record *t)
     t->started_at = sqlite3_column_int64(stmt, 22);
     t->finished_at = sqlite3_column_int64(stmt, 23);
     t->updated_at = sqlite3_column_int64(stmt, 24);
+    t->run_active = sqlite3_column_int(stmt, 25);
 }
 
 int sq_load_task(struct sqlite_store *s, int64_t id, struct task_record *out)
@@ -223,7 +231,7 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *t)
         s, "UPDATE tasks SET status = ?, progress = ?, message = ?, worker_id = ?, "
            "attempt = ?, error = ?, result = ?, log_tail = ?, report_seq = ?, log_len = ?, "
            "not_before = ?, dispatched_at = ?, started_at = ?, finished_at = ?, "
-           "updated_at = ?, max_attempts = ? WHERE id = ?");
+           "updated_at = ?, max_attempts = ?, run_active = ? WHERE id = ?");
     int rc;
 
     if (!stmt)
@@ -244,7 +252,8 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *t)
     bind_time(stmt, 14, t->finished_at);
     sqlite3_bind_int64(stmt, 15, t->updated_at);
     sqlite3_bind_int(stmt, 16, t->max_attempts);
-    sqlite3_bind_int64(stmt, 17, t->id);
+    sqlite3_bind_int(stmt, 17, t->run_active);
+    sqlite3_bind_int64(stmt, 18, t->id);
     rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
     if (rc != STORE_OK)
         log_error("store", "cannot update task=%lld: %s", (long long)t->id,

@@ -58,7 +58,7 @@ static inline struct sqlite_store *sqlite_store_of(struct store *store)
     "id, kind, payload, status, progress, message, worker_id, attempt, max_attempts, "     \
     "retry_on_failure, retry_on_loss, backoff_ms, timeout_s, idempotency_key, error, "     \
     "result, log_tail, report_seq, log_len, not_before, created_at, dispatched_at, "       \
-    "started_at, finished_at, updated_at"
+    "started_at, finished_at, updated_at, run_active"
 
 void sq_read_task(sqlite3_stmt *stmt, struct task_record *task);
 /* Loads one task into out; STORE_NOT_FOUND when absent. Lock held. */

@@ -11,8 +11,9 @@
 #include "common/log.h"
 
 /* A change applied to a loaded task. Returns STORE_OK after changing t and
- * naming the event in *event_type (NULL = nothing to write), or an error
- * code to roll back. It may insert intermediate events itself. */
+ * naming the event in *event_type (NULL = nothing to write, "" = save the
+ * row without an event), or an error code to roll back. It may insert
+ * intermediate events itself. */
 typedef int (*task_change_fn)(struct sqlite_store *s, struct task_record *t, void *ctx,
                               int64_t now, const char **event_type);
 
@@ -40,13 +41,15 @@ static int change_task(struct store *store, int64_t id, int64_t now, task_change
     if (rc == STORE_OK && event_type) {
         t.updated_at = now;
         rc = sq_save_task(s, &t);
-        event_seq = rc == STORE_OK ? sq_insert_event(s, &t, event_type, now) : -1;
+        event_seq = 0;
+        if (rc == STORE_OK && event_type[0])
+            event_seq = sq_insert_event(s, &t, event_type, now);
         if (event_seq < 0)
             rc = STORE_FAILED;
     }
     if (sq_write_end(s, rc == STORE_OK && event_type, wait) != STORE_OK)
         rc = STORE_FAILED;
-    if (rc == STORE_OK && event_type && seq)
+    if (rc == STORE_OK && event_type && event_type[0] && seq)
         *seq = event_seq;
 out:
     if (after && t.id) {
@@ -71,6 +74,7 @@ static void start_next_attempt(struct task_record *t, int64_t now, int64_t delay
 {
     t->attempt++;
     t->status = TASK_PENDING;
+    t->run_active = 0;
     t->progress = 0;
     replace_text(&t->worker_id, NULL);
     t->report_seq = 0;
@@ -129,6 +133,7 @@ static int apply_claim(struct sqlite_store *s, struct task_record *t, void *ctx,
     if (t->status != TASK_PENDING || t->attempt != c->attempt)
         return STORE_CONFLICT;
     t->status = TASK_DISPATCHED;
+    t->run_active = 1;
     replace_text(&t->worker_id, c->worker_id);
     t->dispatched_at = now;
     *event_type = "dispatched";
@@ -154,6 +159,7 @@ static int apply_unclaim(struct sqlite_store *s, struct task_record *t, void *ct
         !t->worker_id || strcmp(t->worker_id, c->worker_id) != 0)
         return STORE_CONFLICT;
     t->status = TASK_PENDING;
+    t->run_active = 0;
     replace_text(&t->worker_id, NULL);
     t->dispatched_at = 0;
     *event_type = "requeued";
@@ -186,6 +192,7 @@ static int apply_complete(struct sqlite_store *s, struct task_record *t,
         replace_text(&t->error, r->error);
     if (!t->started_at)
         t->started_at = now;
+    t->run_active = 0;
 
     switch (r->final_status) {
     case TASK_COMPLETED:
@@ -235,6 +242,13 @@ static int apply_report(struct sqlite_store *s, struct task_record *t, void *ctx
     int64_t seq;
 
     c->outcome = check_report(t, r, attempt);
+    if (c->outcome == REPORT_IGNORED && r->type == REPORT_COMPLETE && attempt == t->attempt &&
+        t->run_active) {
+        /* The final report of a canceled run: the worker's slot is free. */
+        t->run_active = 0;
+        *event_type = "";
+        return STORE_OK;
+    }
     if (c->outcome != REPORT_APPLIED)
         return STORE_OK;
 
@@ -306,6 +320,9 @@ static int apply_retry(struct sqlite_store *s, struct task_record *t, void *ctx,
 {
     if (t->status != TASK_FAILED && t->status != TASK_CANCELED)
         return STORE_CONFLICT;
+    /* The canceled attempt is still being killed on its worker. */
+    if (t->run_active)
+        return STORE_CONFLICT;
     start_next_attempt(t, now, 0);
     replace_text(&t->error, NULL);
     replace_text(&t->result, NULL);
@@ -334,9 +351,19 @@ static int apply_lost(struct sqlite_store *s, struct task_record *t, void *ctx, 
     struct lost_ctx *c = ctx;
     char *error;
 
-    if (t->attempt != c->attempt ||
-        (t->status != TASK_DISPATCHED && t->status != TASK_RUNNING))
+    if (t->attempt != c->attempt)
         return STORE_CONFLICT;
+    if (task_status_is_terminal(t->status)) {
+        /* A canceled run whose end the worker never confirmed. */
+        if (!t->run_active)
+            return STORE_CONFLICT;
+        t->run_active = 0;
+        *event_type = "";
+        return STORE_OK;
+    }
+    if (t->status != TASK_DISPATCHED && t->status != TASK_RUNNING)
+        return STORE_CONFLICT;
+    t->run_active = 0;
     error = xasprintf("worker lost: %s", c->reason);
     replace_text(&t->error, error);
     replace_text(&t->message, error);
@@ -384,7 +411,7 @@ int sq_task_append_log(struct store *store, int64_t id, int attempt, int64_t off
         return rc;
     rc = sq_load_task(s, id, &t);
     if (rc != STORE_OK || t.attempt != attempt || offset < t.log_len ||
-        t.log_len >= LIMIT_LIVE_LOG_LEN) {
+        t.log_len >= LIMIT_LIVE_LOG_LEN || task_status_is_terminal(t.status)) {
         sq_write_end(s, 0, 0);
         goto out;
     }

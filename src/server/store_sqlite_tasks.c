@@ -356,9 +356,9 @@ int sq_tasks_assigned(struct store *store, const char *worker_id, struct task_re
     s = sq_reader_acquire(s);
     stmt = sq_prepare(s, worker_id
                              ? "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE worker_id = ? "
-                               "AND status IN ('dispatched', 'running') ORDER BY id"
+                               "AND run_active = 1 ORDER BY id"
                              : "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE ? IS NULL "
-                               "AND status IN ('dispatched', 'running') ORDER BY id");
+                               "AND run_active = 1 ORDER BY id");
     if (stmt) {
         sq_bind_text(stmt, 1, worker_id);
         rc = collect_tasks(stmt, out, count);

@@ -97,7 +97,7 @@ int sq_worker_set_status(struct store *store, const char *id, enum worker_status
 #define WORKER_COLUMNS                                                                     \
     "w.id, w.url, w.status, w.slots, w.kinds, w.version, w.address, w.last_heartbeat_at, " \
     "w.completed, w.failed, (SELECT COUNT(*) FROM tasks t WHERE t.worker_id = w.id "      \
-    "AND t.status IN ('dispatched', 'running'))"
+    "AND t.run_active = 1)"
 
 static void read_worker(sqlite3_stmt *stmt, struct worker_record *w)
 {

@@ -60,6 +60,10 @@ struct task_record {
     int64_t started_at;
     int64_t finished_at;
     int64_t updated_at;
+    /* A worker may still hold a process of the current attempt: set when it
+     * is dispatched, cleared when the worker's final report or a heartbeat
+     * shows the run ended, or the run is lost. */
+    int run_active;
 };
 
 void task_record_clear(struct task_record *task);

@@ -187,7 +187,8 @@ static int load_existing(struct outbox *outbox, char *err, size_t err_len)
     }
     closedir(dir);
 
-    qsort(outbox->ids, outbox->count, sizeof(*outbox->ids), compare_ids);
+    if (outbox->count > 0)
+        qsort(outbox->ids, outbox->count, sizeof(*outbox->ids), compare_ids);
     outbox->next_id = outbox->count ? outbox->ids[outbox->count - 1] + 1 : 1;
     return 0;
 }

@@ -20,6 +20,9 @@ struct outcome {
     char *error;        /* owned; NULL for none */
     int has_exit_code;
     int exit_code;
+    /* The run ended because the worker stopped, not because of the task,
+     * so the server applies the task's retry-on-loss rule. */
+    int lost;
 };
 
 /* Returns "PREFIX" followed by the end of the program's output, together at
@@ -62,6 +65,7 @@ static void decide_outcome(const struct sup_run *run,
             break;
         case KILL_SHUTDOWN:
             out->error = xstrdup("worker shut down");
+            out->lost = 1;
             break;
         case KILL_STALE:
             out->error = xstrdup("the server has a newer attempt or canceled the task; the run was killed");
@@ -183,7 +187,7 @@ static json_t *complete_body(const struct sup_run *run, struct outcome *outcome)
                      json_string_or_null(outcome->error), "result", result ? result : json_null(),
                      "log_tail", json_string_or_null(tail), "exit_code",
                      outcome->has_exit_code ? json_integer(outcome->exit_code) : json_null(),
-                     "lost", 0);
+                     "lost", outcome->lost);
     free(note);
     free(tail);
     free(log_path);

@@ -205,6 +205,28 @@ static void retry_starts_new_attempt(void **state)
     task_record_clear(&t);
 }
 
+static void retry_waits_for_killed_run(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = create_task(f->store, NULL, 1, 0, 0);
+    struct task_record t;
+    int64_t seq;
+
+    f->store->ops->task_claim(f->store, id, 1, "w1", 10, &seq);
+    assert_int_equal(f->store->ops->task_cancel(f->store, id, 20, &t, &seq), STORE_OK);
+    assert_int_equal(t.run_active, 1);
+    task_record_clear(&t);
+    assert_int_equal(f->store->ops->task_retry(f->store, id, 30, &t, &seq), STORE_CONFLICT);
+    task_record_clear(&t);
+    assert_int_equal(report(f->store, id, REPORT_COMPLETE, 1, 4, -1, TASK_CANCELED, &t),
+                     REPORT_IGNORED);
+    assert_int_equal(t.run_active, 0);
+    task_record_clear(&t);
+    assert_int_equal(f->store->ops->task_retry(f->store, id, 40, &t, &seq), STORE_OK);
+    assert_int_equal(t.attempt, 2);
+    task_record_clear(&t);
+}
+
 static void lost_task_requeued_when_allowed(void **state)
 {
     struct fixture *f = *state;
@@ -306,6 +328,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stale_attempt_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(canceled_task_tells_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(retry_starts_new_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(retry_waits_for_killed_run, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_task_requeued_when_allowed, setup, teardown),
         cmocka_unit_test_setup_teardown(log_chunks_deduplicated, setup, teardown),
         cmocka_unit_test_setup_teardown(changes_survive_reopen, setup, teardown),
