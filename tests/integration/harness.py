@@ -480,6 +480,24 @@ class Process:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
 
+def wait_until_serving(process, probe):
+    """Poll probe() until it returns a 200 response; False if process exits first.
+
+    Gives up after START_TIMEOUT_S. Connection errors count as not ready yet.
+    """
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not process.alive():
+            return False
+        try:
+            if probe().status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 class Server:
     """A real "taskrelay server" on a free loopback port."""
 
@@ -526,17 +544,8 @@ class Server:
                              f"{self.process.tail()}")
 
     def _wait_ready(self):
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not self.process.alive():
-                return False
-            try:
-                if self.api("GET", "/api/v1/tasks", timeout_s=2).status == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
+        return wait_until_serving(
+            self.process, lambda: self.api("GET", "/api/v1/tasks", timeout_s=2))
 
     def api(self, method, path, body=None, token=None, headers=None, timeout_s=HTTP_TIMEOUT_S):
         """Request path with the API token (or token, when given)."""
@@ -665,17 +674,7 @@ class Worker:
                              f"{self.process.tail()}")
 
     def _wait_ready(self):
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not self.process.alive():
-                return False
-            try:
-                if self.call("GET", "/health", timeout_s=2).status == 200:
-                    return True
-            except OSError:
-                pass
-            time.sleep(0.05)
-        return False
+        return wait_until_serving(self.process, lambda: self.call("GET", "/health", timeout_s=2))
 
     def call(self, method, path, body=None, token=None, timeout_s=HTTP_TIMEOUT_S):
         """Request path on the worker with the worker token (or token)."""
