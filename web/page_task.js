@@ -261,7 +261,8 @@ function renderTaskState(view, task, estimator, nowMs) {
   view.errorCard.hidden = !task.error;
   view.errorSection.textContent = task.error || '';
   view.resultSection.textContent = formatJson(task.result);
-  view.payloadSection.textContent = formatJson(task.payload);
+  // Live events leave the payload out; it comes with the first full read.
+  if ('payload' in task) view.payloadSection.textContent = formatJson(task.payload);
   renderTimes(view, task, estimator, nowMs);
 }
 

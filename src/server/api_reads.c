@@ -87,7 +87,7 @@ void api_task_list(struct app *app, struct http_exchange *ex)
     }
     list = json_array();
     for (size_t i = 0; i < count; i++)
-        json_array_append_new(list, render_task(&tasks[i]));
+        json_array_append_new(list, render_task_summary(&tasks[i]));
     count_obj = json_object();
     for (int s = 0; s < TASK_STATUS_COUNT; s++)
         json_object_set_new(count_obj, task_status_name((enum task_status)s),

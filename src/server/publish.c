@@ -14,7 +14,7 @@ void app_publish_task(struct app *app, const struct task_record *task, int64_t s
 
     if (seq <= 0 || !hub_has_readers(app->hub))
         return;
-    json = render_task(task);
+    json = render_task_summary(task);
     hub_publish(app->hub, HUB_TASK, seq, task->id, json_to_text(json));
     json_decref(json);
 }

@@ -46,6 +46,16 @@ json_t *render_task(const struct task_record *t)
     return o;
 }
 
+json_t *render_task_summary(const struct task_record *t)
+{
+    json_t *o = render_task(t);
+    json_int_t payload_bytes = t->payload ? (json_int_t)strlen(t->payload) : 0;
+
+    json_object_del(o, "payload");
+    json_object_set_new(o, "payload_bytes", json_integer(payload_bytes));
+    return o;
+}
+
 json_t *render_event(const struct task_event *e)
 {
     return json_pack("{s:I, s:I, s:i, s:s, s:s, s:i, s:o, s:o, s:o}", "seq", (json_int_t)e->seq,

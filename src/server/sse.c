@@ -38,7 +38,7 @@ static void append_event(struct strbuf *out, const char *type, int64_t id, const
 
 static void append_task(struct sse_stream *s, const struct task_record *task, int64_t seq)
 {
-    json_t *json = render_task(task);
+    json_t *json = render_task_summary(task);
     char *text = json_to_text(json);
 
     append_event(&s->pending, "task", seq, text);
