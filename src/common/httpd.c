@@ -1,6 +1,7 @@
 #include "common/httpd.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,6 +150,39 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
     *con_cls = NULL;
 }
 
+/* Routes libmicrohttpd's own messages (refused connections, descriptor
+ * limits) into the logger. A message equal to the previous one within 10 s
+ * is only counted, so a flood of refused connections costs one line per
+ * burst. */
+static void log_library_message(void *cls, const char *fmt, va_list ap)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char last[256];
+    static int64_t last_at_ms;
+    static int repeats;
+    char message[256];
+    size_t len;
+
+    vsnprintf(message, sizeof(message), fmt, ap);
+    len = strlen(message);
+    while (len > 0 && (message[len - 1] == '\n' || message[len - 1] == '\r'))
+        message[--len] = '\0';
+
+    pthread_mutex_lock(&lock);
+    if (strcmp(message, last) == 0 && mono_ms() - last_at_ms < 10000) {
+        repeats++;
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    if (repeats > 0)
+        log_warn("http", "previous message repeated %d more times", repeats);
+    log_warn("http", "%s", message);
+    snprintf(last, sizeof(last), "%s", message);
+    last_at_ms = mono_ms();
+    repeats = 0;
+    pthread_mutex_unlock(&lock);
+}
+
 static int resolve_listen(const char *listen, struct sockaddr_storage *addr, char *err,
                           size_t err_len)
 {
@@ -211,7 +245,8 @@ struct httpd *httpd_start(const char *listen, size_t default_limit,
     server->handler = handler;
     server->app = app;
     server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_handler, server, MHD_OPTION_SOCK_ADDR,
+        flags, 0, NULL, NULL, access_handler, server, MHD_OPTION_EXTERNAL_LOGGER,
+        log_library_message, NULL, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)4096, MHD_OPTION_END);
