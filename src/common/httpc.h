@@ -11,8 +11,8 @@
 struct httpc;
 
 /* Outcome classes the callers act on. A request that failed with
- * HTTPC_NOT_SENT never reached the peer, so it is safe to send elsewhere;
- * after HTTPC_TIMEOUT or HTTPC_FAILED the peer may have acted on it. */
+ * HTTPC_NOT_SENT never reached the peer, so it is safe to send elsewhere.
+ * After HTTPC_TIMEOUT or HTTPC_FAILED the peer may have acted on it. */
 enum httpc_result {
     HTTPC_OK = 0,
     HTTPC_NOT_SENT = -1,
@@ -28,7 +28,7 @@ void httpc_free(struct httpc *client);
 
 /* Sends one request. body may be NULL for no body; content_type defaults to
  * application/json. token, if not NULL, goes in "Authorization: Bearer".
- * On HTTPC_OK, *status is the HTTP status and response holds the body
+ * On HTTPC_OK, *status is the HTTP status and response contains the body
  * (reset first). err receives a message for any other result. */
 int httpc_request(struct httpc *client, const char *method, const char *url,
                   const char *token, const char *content_type, const char *body,

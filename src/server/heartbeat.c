@@ -77,8 +77,9 @@ static void reconcile_missing(struct dispatcher *d, const struct task_record *t,
     if (p)
         return;
     if (t->status == TASK_DISPATCHED) {
-        /* The push may still be on its way; after the dispatch timeout the
-         * same attempt is sent again, which the worker runs at most once. */
+        /* The push may still be on its way. After the dispatch timeout the
+         * same attempt is sent again, and the worker answers a repeated
+         * task id and attempt without starting a second run. */
         if (now_ms() - t->dispatched_at < d->app->config.dispatch_timeout_ms)
             return;
         struct push_tracking *fresh;

@@ -4,9 +4,9 @@
 
 #include "common/json_util.h"
 
-/* Returns the stored JSON text as a value; text that no longer parses
- * (never expected, since it was validated on the way in) becomes a string
- * rather than breaking the whole reply. */
+/* Returns the stored JSON text as a value. Text that no longer parses
+ * becomes a string rather than breaking the whole reply; it was validated
+ * on the way in, so this is not expected. */
 static json_t *stored_json(const char *text)
 {
     json_t *value;

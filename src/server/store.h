@@ -23,12 +23,12 @@ enum store_error {
     STORE_OK = 0,
     STORE_NOT_FOUND = -1,
     STORE_CONFLICT = -2, /* the task's state does not allow the change */
-    STORE_FAILED = -3,   /* the database failed; err says how */
+    STORE_FAILED = -3,   /* the database failed; err contains the reason */
 };
 
 struct store;
 
-/* What a client asks for when it creates a task. Strings are borrowed. */
+/* A client's request to create a task. Strings are borrowed. */
 struct task_spec {
     const char *kind;
     const char *payload; /* JSON text */
@@ -122,7 +122,7 @@ struct store_ops {
     int (*task_unclaim)(struct store *store, int64_t id, int attempt, const char *worker_id,
                         int64_t now, int64_t *seq);
     /* Applies a worker's report under the attempt and seq rules of
-     * docs/api.md; *after holds the task afterwards (also when ignored).
+     * docs/api.md; *after is the task afterwards (also when ignored).
      * A final status is on disk when this returns; a start or progress
      * report may not be yet, so a crash can lose the newest progress. */
     int (*task_report)(struct store *store, int64_t id, const struct task_report *report,

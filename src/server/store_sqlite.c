@@ -207,12 +207,9 @@ int sq_load_task(struct sqlite_store *s, int64_t id, struct task_record *out)
         return STORE_FAILED;
     sqlite3_bind_int64(stmt, 1, id);
     rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
+    if (rc == SQLITE_ROW)
         sq_read_task(stmt, out);
-        rc = STORE_OK;
-    } else {
-        rc = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
-    }
+    rc = sq_step_result(rc);
     sq_done(stmt);
     return rc;
 }

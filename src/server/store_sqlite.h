@@ -69,6 +69,17 @@ int sq_load_task(struct sqlite_store *s, int64_t id, struct task_record *out);
  * back with sq_done, which resets it, never with sqlite3_finalize. */
 sqlite3_stmt *sq_prepare(struct sqlite_store *s, const char *sql);
 void sq_done(sqlite3_stmt *stmt);
+
+/* Maps the result of a single-row sqlite3_step: a row is STORE_OK, no row
+ * STORE_NOT_FOUND, anything else STORE_FAILED. */
+static inline int sq_step_result(int step_rc)
+{
+    if (step_rc == SQLITE_ROW)
+        return STORE_OK;
+    if (step_rc == SQLITE_DONE)
+        return STORE_NOT_FOUND;
+    return STORE_FAILED;
+}
 int sq_exec(struct sqlite_store *s, const char *sql);
 int sq_begin(struct sqlite_store *s);
 int sq_commit(struct sqlite_store *s);

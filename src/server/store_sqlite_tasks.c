@@ -22,7 +22,7 @@ static int find_by_idempotency_key(struct sqlite_store *s, const char *key,
     if (rc == SQLITE_ROW)
         sq_read_task(stmt, out);
     sq_done(stmt);
-    return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
+    return sq_step_result(rc);
 }
 
 static int insert_task(struct sqlite_store *s, const struct task_spec *spec, int64_t now,

@@ -130,7 +130,7 @@ int sq_worker_get(struct store *store, const char *id, struct worker_record *out
         rc = sqlite3_step(stmt);
         if (rc == SQLITE_ROW)
             read_worker(stmt, out);
-        rc = rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAILED;
+        rc = sq_step_result(rc);
         sq_done(stmt);
     }
     sq_reader_release(s);

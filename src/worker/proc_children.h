@@ -2,7 +2,7 @@
  * /proc/self/task/TID/children. The worker is a child subreaper, so every
  * process that outlives its parent inside a run's process tree becomes a
  * child of the worker. When the worker has no child besides the programs
- * it knows, no descendant of a finished run is left, which is much cheaper
+ * it started, no descendant of a finished run is left, which is much cheaper
  * to establish than a scan of every process's environment. Linux only. */
 #ifndef TASKRELAY_PROC_CHILDREN_H
 #define TASKRELAY_PROC_CHILDREN_H

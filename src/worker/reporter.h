@@ -1,8 +1,8 @@
 /* The reporter: one thread that sends the outbox to the server in order,
  * with its own keep-alive HTTP handle. A report is removed once the server
- * responded 2xx, retried with exponential backoff (100 ms up to 10 s, with
- * jitter) on connection errors, timeouts, 401, 408, 429 and 5xx, and
- * dropped with one log line on any other 4xx so that it never blocks the
+ * responded 2xx. It is retried with exponential backoff (100 ms up to 10 s,
+ * with jitter) on connection errors, timeouts, 401, 408, 429 and 5xx. On any
+ * other 4xx it is dropped with one log line, so that it never blocks the
  * reports behind it. A 409 stale_attempt or task_canceled also kills the
  * run. */
 #ifndef TASKRELAY_REPORTER_H
@@ -16,7 +16,7 @@
 #include "worker/supervisor.h"
 #include "worker/worker_config.h"
 
-/* What the reporter does with a report after the server's response. */
+/* The reporter's action on a report after the server's response. */
 enum report_disposition {
     REPORT_DONE,     /* delivered */
     REPORT_RETRY,    /* send again after a backoff */

@@ -17,9 +17,9 @@
 #include "worker/proc_kill.h"
 #include "worker/supervisor_internal.h"
 
-/* How often a run whose program exited is checked again for processes
- * left while some are; bounds the delay between the last one dying and
- * the slot freeing when that process was not a child of the worker. */
+/* Interval between checks of an exited run that still has processes left.
+ * It bounds the delay between the last one dying and the slot freeing when
+ * that process was not a child of the worker. */
 #define STOP_CHECK_INTERVAL_MS 100
 #define LOG_FLUSH_INTERVAL_MS 1000
 #define MAX_POLL_FDS 1100
@@ -265,8 +265,8 @@ static int is_active_program(const struct supervisor *sup, pid_t pid)
 /* Returns 0 when no process of the run can be left, which the common case
  * establishes without a scan of /proc. With the program reaped, a
  * surviving descendant is a member of the run's process group, or one of
- * its ancestors is a child of the worker: the worker is a child subreaper,
- * so orphans in the run's tree are handed to it. So the run is gone when
+ * its ancestors is a child of the worker. This follows because the worker is
+ * a child subreaper, so orphans in the run's tree are handed to it. So the run is gone when
  * its group is empty and every child of the worker is the program of an
  * active run. Otherwise the scan by group and run token counts what is
  * left, which is slower but also finds processes outside the tree. */

@@ -168,7 +168,7 @@ static void stale_attempt_rejected(void **state)
     task_record_clear(&t);
 }
 
-static void canceled_task_tells_worker(void **state)
+static void canceled_task_rejects_progress(void **state)
 {
     struct fixture *f = *state;
     int64_t id = create_task(f->store, NULL, 1, 0, 0);
@@ -326,7 +326,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(final_report_first_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(older_progress_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(stale_attempt_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(canceled_task_tells_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(canceled_task_rejects_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(retry_starts_new_attempt, setup, teardown),
         cmocka_unit_test_setup_teardown(retry_waits_for_killed_run, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_task_requeued_when_allowed, setup, teardown),
