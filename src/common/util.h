@@ -2,8 +2,10 @@
 #ifndef TASKRELAY_UTIL_H
 #define TASKRELAY_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Allocation failure of these fixed or bounded sizes is not recoverable:
  * they print a message and abort. Anything sized by a client is bounded
@@ -20,6 +22,10 @@ int64_t now_ms(void);
 /* Milliseconds from an arbitrary start that never goes back (CLOCK_MONOTONIC). */
 int64_t mono_ms(void);
 void sleep_ms(int64_t ms);
+/* Initialises a condition variable whose timed waits use CLOCK_MONOTONIC,
+ * and computes such a deadline timeout_ms from now. */
+void cond_init_monotonic(pthread_cond_t *cond);
+void mono_deadline_after(struct timespec *deadline, int64_t timeout_ms);
 
 /* Writes "2026-12-04T19:53:56.123Z" (UTC) into buf; needs 25 bytes. */
 void format_time_ms(int64_t epoch_ms, char *buf, size_t buf_len);

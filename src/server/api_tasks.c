@@ -154,10 +154,20 @@ void api_task_create(struct app *app, struct http_exchange *ex)
         http_reply_error(ex, 500, "internal", "the task could not be stored; try again");
         goto out;
     }
+    /* The dispatcher may claim the task before it is on disk: the claim
+     * joins the same commit, and the push waits for that commit too. */
+    if (!existed)
+        dispatcher_wake(app->dispatcher);
+    if (app->store->ops->sync(app->store) != STORE_OK) {
+        log_error("api", "task create failed kind=%s: the commit did not reach the disk",
+                  spec.kind);
+        http_reply_error(ex, 500, "internal", "the task could not be stored; try again");
+        task_record_clear(&task);
+        goto out;
+    }
     if (!existed) {
         log_info("api", "task created task=%lld kind=%s", (long long)task.id, task.kind);
         app_publish_task(app, &task, seq);
-        dispatcher_wake(app->dispatcher);
     }
     snprintf(location, sizeof(location), "/api/v1/tasks/%lld", (long long)task.id);
     http_reply_json(ex, existed ? 200 : 201, render_task(&task));

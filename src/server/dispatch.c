@@ -153,6 +153,39 @@ static int pick_worker(struct dispatcher *d, const int *free_slots, const char *
     return best;
 }
 
+static int total_free(const int *free_slots, size_t count)
+{
+    int total = 0;
+
+    for (size_t i = 0; i < count; i++)
+        total += free_slots[i] > 0 ? free_slots[i] : 0;
+    return total;
+}
+
+/* Pushes the tasks claimed in this round, once their claims are on disk:
+ * a task that reached a worker must never look pending after a crash. */
+static void push_claimed(struct dispatcher *d, struct task_record **claimed, int *workers,
+                         size_t count)
+{
+    if (count == 0)
+        return;
+    if (d->app->store->ops->sync(d->app->store) != STORE_OK) {
+        log_error("dispatch", "claims of %zu tasks did not reach the disk; not pushing them",
+                  count);
+        for (size_t i = 0; i < count; i++)
+            dispatch_forget_push(d, claimed[i]->id);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct task_record *t = claimed[i];
+        struct worker_entry *w = &d->workers[workers[i]];
+
+        dispatch_enqueue(d, push_execute_job(d, t, w->id, w->url));
+        log_info("dispatch", "task dispatched task=%lld attempt=%d worker=%s", (long long)t->id,
+                 t->attempt, w->id);
+    }
+}
+
 /* Assigns ready tasks to free slots. The claim is a conditional update in
  * the store, so a task is never assigned twice, and only this thread
  * claims, so one slot is never given to two tasks. Lock held. */
@@ -160,32 +193,40 @@ static void dispatch_ready(struct dispatcher *d, int64_t now)
 {
     struct store *store = d->app->store;
     struct task_record *tasks = NULL;
-    size_t count = 0;
-    int *free_slots;
+    struct task_record **claimed;
+    int *claimed_workers;
+    int64_t *claimed_seqs;
+    size_t count = 0, claimed_count = 0;
+    int *free_slots = free_slots_snapshot(d);
 
-    if (store->ops->tasks_ready(store, now, DISPATCH_BATCH, &tasks, &count) != STORE_OK ||
+    if (total_free(free_slots, d->worker_count) == 0 ||
+        store->ops->tasks_ready(store, now, DISPATCH_BATCH, &tasks, &count) != STORE_OK ||
         count == 0) {
+        free(free_slots);
         store_free_tasks(tasks, count);
         return;
     }
-    free_slots = free_slots_snapshot(d);
+    claimed = xcalloc(count, sizeof(*claimed));
+    claimed_workers = xcalloc(count, sizeof(*claimed_workers));
+    claimed_seqs = xcalloc(count, sizeof(*claimed_seqs));
     for (size_t i = 0; i < count; i++) {
         struct task_record *t = &tasks[i];
         int w = pick_worker(d, free_slots, t->kind);
-        int64_t seq;
 
-        if (w < 0)
-            continue;
-        if (store->ops->task_claim(store, t->id, t->attempt, d->workers[w].id, now_ms(), &seq) !=
-            STORE_OK)
+        if (w < 0 || store->ops->task_claim(store, t->id, t->attempt, d->workers[w].id, now_ms(),
+                                            &claimed_seqs[claimed_count]) != STORE_OK)
             continue;
         free_slots[w]--;
         track_push(d, t->id, t->attempt, d->workers[w].id)->inflight = 1;
-        dispatch_enqueue(d, push_execute_job(d, t, d->workers[w].id, d->workers[w].url));
-        log_info("dispatch", "task dispatched task=%lld attempt=%d worker=%s", (long long)t->id,
-                 t->attempt, d->workers[w].id);
-        app_publish_task_id(d->app, t->id, seq);
+        claimed[claimed_count] = t;
+        claimed_workers[claimed_count++] = w;
     }
+    push_claimed(d, claimed, claimed_workers, claimed_count);
+    for (size_t i = 0; i < claimed_count; i++)
+        app_publish_task_id(d->app, claimed[i]->id, claimed_seqs[i]);
+    free(claimed);
+    free(claimed_workers);
+    free(claimed_seqs);
     free(free_slots);
     store_free_tasks(tasks, count);
 }
@@ -293,13 +334,7 @@ static void wait_for_wake(struct dispatcher *d, int64_t wait_ms)
 {
     struct timespec deadline;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += wait_ms / 1000;
-    deadline.tv_nsec += (wait_ms % 1000) * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
+    mono_deadline_after(&deadline, wait_ms);
     while (!d->wake_requested && !d->stopping) {
         if (pthread_cond_timedwait(&d->wake_cond, &d->lock, &deadline) == ETIMEDOUT)
             break;
@@ -352,14 +387,10 @@ static void load_workers(struct dispatcher *d)
 struct dispatcher *dispatcher_start(struct app *app)
 {
     struct dispatcher *d = xcalloc(1, sizeof(*d));
-    pthread_condattr_t attr;
 
     d->app = app;
     pthread_mutex_init(&d->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->wake_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    cond_init_monotonic(&d->wake_cond);
     pthread_cond_init(&d->queue_cond, NULL);
 
     pthread_mutex_lock(&d->lock);

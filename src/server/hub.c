@@ -27,15 +27,11 @@ struct hub {
 struct hub *hub_new(size_t capacity)
 {
     struct hub *hub = xcalloc(1, sizeof(*hub));
-    pthread_condattr_t attr;
 
     pthread_mutex_init(&hub->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&hub->changed, &attr);
+    cond_init_monotonic(&hub->changed);
     for (int i = 0; i < HUB_CHANNELS; i++)
-        pthread_cond_init(&hub->channel_changed[i], &attr);
-    pthread_condattr_destroy(&attr);
+        cond_init_monotonic(&hub->channel_changed[i]);
     hub->ring = xcalloc(capacity, sizeof(*hub->ring));
     hub->capacity = capacity;
     return hub;
@@ -103,17 +99,6 @@ uint64_t hub_position(struct hub *hub)
     return position;
 }
 
-static void deadline_after(struct timespec *ts, int64_t timeout_ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (timeout_ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 int hub_wait(struct hub *hub, uint64_t *position, int64_t task_id, int64_t timeout_ms,
              struct hub_event **out, size_t *count, int *overrun)
 {
@@ -126,7 +111,7 @@ int hub_wait(struct hub *hub, uint64_t *position, int64_t task_id, int64_t timeo
     *out = NULL;
     *count = 0;
     *overrun = 0;
-    deadline_after(&deadline, timeout_ms);
+    mono_deadline_after(&deadline, timeout_ms);
 
     pthread_mutex_lock(&hub->lock);
     while (!hub->closed && *newest <= *position) {

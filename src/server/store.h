@@ -95,8 +95,14 @@ struct task_change {
 struct store_ops {
     void (*close)(struct store *store);
 
+    /* Waits until every write that returned before this call is on disk.
+     * STORE_FAILED when one of them could not be committed or synced. */
+    int (*sync)(struct store *store);
+
     /* Creates a task, or with an idempotency key already used returns that
-     * task and sets *existed. */
+     * task and sets *existed. The task is on disk only after sync, which
+     * the caller runs before it acknowledges the task to anyone; in
+     * between, the dispatcher may already claim it, in the same commit. */
     int (*task_create)(struct store *store, const struct task_spec *spec, int64_t now,
                        struct task_record *out, int *existed, int64_t *seq, char *err,
                        size_t err_len);
@@ -115,7 +121,8 @@ struct store_ops {
     int (*last_seq)(struct store *store, int64_t *seq);
 
     /* pending -> dispatched to worker_id, if the task is still pending at
-     * that attempt. STORE_CONFLICT otherwise. */
+     * that attempt. STORE_CONFLICT otherwise. On disk only after sync, so
+     * the caller syncs before it pushes the task. */
     int (*task_claim)(struct store *store, int64_t id, int attempt, const char *worker_id,
                       int64_t now, int64_t *seq);
     /* dispatched -> pending after the worker rejected the push. */

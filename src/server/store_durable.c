@@ -1,12 +1,18 @@
 /* Durable commits for the SQLite store without holding the store lock
- * across I/O.
+ * across I/O, and with few commits under load.
+ *
+ * Writes of concurrent requests share one open transaction; each write
+ * runs inside its own savepoint, so a failed write rolls back alone. A
+ * committer thread commits the shared transaction as soon as a write waits
+ * for the disk, and otherwise within LAZY_COMMIT_MS. While it runs the
+ * fdatasync, new writes gather in the next transaction, so under load one
+ * COMMIT and one fdatasync serve many requests, and the pages they share
+ * reach the WAL once rather than once per request.
  *
  * The write connection runs with synchronous=OFF, so COMMIT appends the
- * transaction to the WAL in the page cache and returns. The writer then
- * releases the lock and waits until an fdatasync of the WAL file that
- * started after its commit has finished. One fdatasync makes every commit
- * before it durable, so concurrent writers share it (group commit), and a
- * writer replies to its client only once its change is on disk.
+ * transaction to the WAL in the page cache and returns; the committer
+ * then syncs the WAL file outside the lock. A writer that waits replies to
+ * its client only once its change is on disk.
  *
  * Automatic checkpoints are off on the write connection, because with
  * synchronous=OFF SQLite would reuse the WAL without syncing the database
@@ -30,79 +36,174 @@
 /* The checkpoint thread runs at least this often, and after this many
  * commits, whichever comes first. */
 #define CHECKPOINT_INTERVAL_MS 1000
-#define CHECKPOINT_EVERY_COMMITS 2000
+#define CHECKPOINT_EVERY_COMMITS 500
+
+/* A write that does not wait for the disk (progress, log output) is
+ * committed at most this long after the shared transaction opened. */
+#define LAZY_COMMIT_MS 2
+
+static int step_cached(struct sqlite_store *s, const char *sql)
+{
+    sqlite3_stmt *stmt = sq_prepare(s, sql);
+    int rc;
+
+    if (!stmt)
+        return STORE_FAILED;
+    rc = sqlite3_step(stmt) == SQLITE_DONE ? STORE_OK : STORE_FAILED;
+    sq_done(stmt);
+    return rc;
+}
 
 int sq_write_begin(struct sqlite_store *s)
 {
     pthread_mutex_lock(&s->lock);
-    if (sq_exec(s, "BEGIN IMMEDIATE") < 0) {
-        pthread_mutex_unlock(&s->lock);
-        return STORE_FAILED;
+    if (!atomic_load(&s->tx_open)) {
+        if (sq_exec(s, "BEGIN IMMEDIATE") < 0)
+            goto fail;
+        atomic_store(&s->tx_open, 1);
+        s->tx_opened_ms = mono_ms();
+        pthread_cond_signal(&s->commit_wake);
     }
+    if (step_cached(s, "SAVEPOINT write") != STORE_OK)
+        goto fail;
     return STORE_OK;
+
+fail:
+    pthread_mutex_unlock(&s->lock);
+    return STORE_FAILED;
 }
 
-/* Waits until commit number target is on disk, running the fdatasync
- * itself when no other writer is. */
+/* Waits until commit number target has finished; STORE_FAILED when it did
+ * not reach the disk. A waiter that slept through SQ_OUTCOMES further
+ * commits cannot tell and reports a failure. */
 static int wait_durable(struct sqlite_store *s, uint64_t target)
 {
-    int rc = STORE_OK;
+    int rc;
 
     pthread_mutex_lock(&s->sync_lock);
-    while (s->synced_count < target) {
-        if (target <= s->sync_failed_upto) {
-            rc = STORE_FAILED;
-            break;
-        }
-        if (s->sync_running) {
-            pthread_cond_wait(&s->sync_done, &s->sync_lock);
-            continue;
-        }
-
-        /* Every commit counted so far has finished writing, so this
-         * fdatasync covers all of them. */
-        uint64_t covered = atomic_load(&s->commit_count);
-
-        s->sync_running = 1;
-        pthread_mutex_unlock(&s->sync_lock);
-        int sync_rc = fdatasync(s->wal_fd);
-        int sync_errno = errno;
-        pthread_mutex_lock(&s->sync_lock);
-        s->sync_running = 0;
-        if (sync_rc == 0) {
-            if (covered > s->synced_count)
-                s->synced_count = covered;
-        } else {
-            log_error("store", "fdatasync of the WAL failed, %llu commits may be lost: %s",
-                      (unsigned long long)(covered - s->synced_count), strerror(sync_errno));
-            s->sync_failed_upto = covered;
-        }
-        pthread_cond_broadcast(&s->sync_done);
-    }
+    while (s->synced_count < target)
+        pthread_cond_wait(&s->sync_done, &s->sync_lock);
+    rc = s->outcomes[target % SQ_OUTCOMES].number == target &&
+                 s->outcomes[target % SQ_OUTCOMES].ok
+             ? STORE_OK
+             : STORE_FAILED;
     pthread_mutex_unlock(&s->sync_lock);
     return rc;
 }
 
 int sq_write_end(struct sqlite_store *s, int keep, int wait)
 {
-    uint64_t target;
+    /* The commit that will close the shared transaction. */
+    uint64_t target = s->commit_count + 1;
     int rc = STORE_OK;
 
-    if (keep && sq_exec(s, "COMMIT") == STORE_OK) {
-        target = atomic_fetch_add(&s->commit_count, 1) + 1;
-        if (target % CHECKPOINT_EVERY_COMMITS == 0)
-            pthread_cond_signal(&s->checkpoint_wake);
-    } else {
-        if (keep)
-            rc = STORE_FAILED;
-        sq_rollback(s);
-        target = atomic_load(&s->commit_count);
+    if (keep && step_cached(s, "RELEASE write") != STORE_OK)
+        rc = STORE_FAILED;
+    if (!keep || rc != STORE_OK) {
+        step_cached(s, "ROLLBACK TO write");
+        step_cached(s, "RELEASE write");
+    }
+    if (wait) {
+        s->tx_waiters++;
+        pthread_cond_signal(&s->commit_wake);
     }
     pthread_mutex_unlock(&s->lock);
 
-    if (wait && target && wait_durable(s, target) != STORE_OK)
+    if (wait && wait_durable(s, target) != STORE_OK)
         rc = STORE_FAILED;
     return rc;
+}
+
+int sq_sync(struct store *store)
+{
+    struct sqlite_store *s = sqlite_store_of(store);
+    uint64_t target;
+
+    pthread_mutex_lock(&s->lock);
+    target = s->commit_count;
+    if (atomic_load(&s->tx_open)) {
+        target++;
+        s->tx_waiters++;
+        pthread_cond_signal(&s->commit_wake);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return target ? wait_durable(s, target) : STORE_OK;
+}
+
+/* Waits, lock held, until the shared transaction should be committed.
+ * Returns 0 when the committer should stop. */
+static int wait_for_batch(struct sqlite_store *s)
+{
+    struct timespec deadline;
+
+    for (;;) {
+        if (atomic_load(&s->tx_open)) {
+            int64_t due_ms = s->tx_opened_ms + LAZY_COMMIT_MS - mono_ms();
+
+            if (s->tx_waiters > 0 || s->committer_stop || due_ms <= 0)
+                return 1;
+            mono_deadline_after(&deadline, due_ms);
+            pthread_cond_timedwait(&s->commit_wake, &s->lock, &deadline);
+            continue;
+        }
+        if (s->committer_stop)
+            return 0;
+        pthread_cond_wait(&s->commit_wake, &s->lock);
+    }
+}
+
+/* Commits the shared transaction, lock held, and returns its commit number.
+ * A failed COMMIT rolls back every write in it; their waiters fail. */
+static uint64_t commit_batch(struct sqlite_store *s, int *ok)
+{
+    uint64_t number = ++s->commit_count;
+
+    *ok = sq_exec(s, "COMMIT") == STORE_OK;
+    if (!*ok) {
+        log_error("store", "commit of %d waiting writes failed; they are rolled back",
+                  s->tx_waiters);
+        sq_rollback(s);
+    }
+    atomic_store(&s->tx_open, 0);
+    s->tx_waiters = 0;
+    if (number % CHECKPOINT_EVERY_COMMITS == 0)
+        pthread_cond_signal(&s->checkpoint_wake);
+    return number;
+}
+
+/* Makes commit number target durable and wakes its waiters. */
+static void sync_batch(struct sqlite_store *s, uint64_t target, int committed)
+{
+    int sync_rc = committed ? fdatasync(s->wal_fd) : -1;
+    int sync_errno = errno;
+
+    if (committed && sync_rc != 0)
+        log_error("store", "fdatasync of the WAL failed, commit %llu may be lost: %s",
+                  (unsigned long long)target, strerror(sync_errno));
+
+    pthread_mutex_lock(&s->sync_lock);
+    s->outcomes[target % SQ_OUTCOMES].number = target;
+    s->outcomes[target % SQ_OUTCOMES].ok = sync_rc == 0;
+    s->synced_count = target;
+    pthread_cond_broadcast(&s->sync_done);
+    pthread_mutex_unlock(&s->sync_lock);
+}
+
+static void *committer_main(void *arg)
+{
+    struct sqlite_store *s = arg;
+
+    pthread_mutex_lock(&s->lock);
+    while (wait_for_batch(s)) {
+        int ok;
+        uint64_t target = commit_batch(s, &ok);
+
+        pthread_mutex_unlock(&s->lock);
+        sync_batch(s, target, ok);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
 }
 
 static void *checkpoint_main(void *arg)
@@ -173,11 +274,21 @@ int sq_durable_start(struct sqlite_store *s, const char *path, char *err, size_t
         return -1;
     }
     pthread_create(&s->checkpoint_thread, NULL, checkpoint_main, s);
+    pthread_create(&s->committer_thread, NULL, committer_main, s);
+    s->committer_running = 1;
     return 0;
 }
 
 void sq_durable_stop(struct sqlite_store *s)
 {
+    if (s->committer_running) {
+        pthread_mutex_lock(&s->lock);
+        s->committer_stop = 1;
+        pthread_cond_signal(&s->commit_wake);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->committer_thread, NULL);
+        s->committer_running = 0;
+    }
     if (s->checkpoint_db) {
         pthread_mutex_lock(&s->lock);
         s->checkpoint_stop = 1;

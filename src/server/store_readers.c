@@ -17,7 +17,9 @@ struct sqlite_store *sq_reader_acquire(struct sqlite_store *s)
     struct sqlite_store *reader;
     unsigned start;
 
-    if (s->reader_count == 0) {
+    /* Writes that returned may still sit in the open shared transaction,
+     * which only the write connection sees. */
+    if (s->reader_count == 0 || atomic_load(&s->tx_open)) {
         pthread_mutex_lock(&s->lock);
         return s;
     }

@@ -322,13 +322,15 @@ static void init_sync_state(struct sqlite_store *s)
     pthread_mutex_init(&s->sync_lock, NULL);
     pthread_cond_init(&s->sync_done, NULL);
     pthread_cond_init(&s->checkpoint_wake, NULL);
-    atomic_init(&s->commit_count, 0);
+    cond_init_monotonic(&s->commit_wake);
+    atomic_init(&s->tx_open, 0);
     s->wal_fd = -1;
 }
 
 static void destroy_sync_state(struct sqlite_store *s)
 {
     pthread_cond_destroy(&s->checkpoint_wake);
+    pthread_cond_destroy(&s->commit_wake);
     pthread_cond_destroy(&s->sync_done);
     pthread_mutex_destroy(&s->sync_lock);
     pthread_mutex_destroy(&s->lock);
@@ -418,6 +420,7 @@ void store_free_workers(struct worker_record *workers, size_t count)
 
 const struct store_ops sqlite_store_ops = {
     .close = sq_close,
+    .sync = sq_sync,
     .task_create = sq_task_create,
     .task_get = sq_task_get,
     .task_list = sq_task_list,

@@ -8,6 +8,8 @@
 
 #include "server/store.h"
 
+#define SQ_OUTCOMES 256
+
 struct sqlite_store {
     struct store base; /* first, so a struct store * converts back */
     sqlite3 *db;
@@ -15,16 +17,28 @@ struct sqlite_store {
      * operations and is never held across an fsync (see store_durable.c). */
     pthread_mutex_t lock;
 
-    /* Group commit: COMMIT only writes the WAL to the page cache, and an
-     * fdatasync of the WAL file, outside the lock, makes every commit
-     * before it durable. Counts are commits since the store opened. */
+    /* Group commit (see store_durable.c): writes of many requests share
+     * one open transaction, each inside its own savepoint. A committer
+     * thread commits it and then fdatasyncs the WAL outside the lock.
+     * Counts are commits since the store opened. */
     int wal_fd;
-    atomic_uint_fast64_t commit_count; /* written under lock */
+    atomic_int tx_open;        /* a shared transaction is open; written under lock */
+    int64_t tx_opened_ms;      /* mono_ms() when it began */
+    int tx_waiters;            /* writes in it that wait for the disk */
+    uint64_t commit_count;     /* under lock */
+    pthread_cond_t commit_wake; /* with lock; CLOCK_MONOTONIC */
+    pthread_t committer_thread;
+    int committer_running;
+    int committer_stop;
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_done;
-    int sync_running;
-    uint64_t synced_count;    /* commits known to be on disk */
-    uint64_t sync_failed_upto; /* commits covered by a failed fdatasync */
+    uint64_t synced_count; /* commits whose COMMIT and fdatasync finished */
+    /* Whether each of the last SQ_OUTCOMES commits reached the disk, at
+     * index number % SQ_OUTCOMES. */
+    struct {
+        uint64_t number;
+        int ok;
+    } outcomes[SQ_OUTCOMES];
 
     /* A second connection folds the WAL back into the database file in the
      * background, syncing the database before the WAL may be reused. */
@@ -85,27 +99,33 @@ int sq_begin(struct sqlite_store *s);
 int sq_commit(struct sqlite_store *s);
 void sq_rollback(struct sqlite_store *s);
 
-/* Starts a write: takes the lock and begins a transaction. Returns
- * STORE_FAILED, with the lock released, if SQLite failed.
- * NOTE: a read may see a commit whose fdatasync has not finished yet. */
+/* Starts a write: takes the lock, joins the shared transaction (opening
+ * it when none is open) and sets a savepoint. Returns STORE_FAILED, with
+ * the lock released, if SQLite failed.
+ * NOTE: a read may see a change whose fdatasync has not finished yet. */
 int sq_write_begin(struct sqlite_store *s);
-/* Ends a write: commits (keep != 0) or rolls back and releases the lock.
- * With wait != 0 it then waits until every commit so far, its own included,
- * is on disk; a rolled-back write waits too, because what it read may come
- * from a commit still being synced. Returns STORE_FAILED when the commit or
- * the fdatasync that covers it failed. */
+/* Ends a write: releases (keep != 0) or rolls back to its savepoint and
+ * releases the lock. The committer commits the shared transaction within
+ * a few milliseconds. With wait != 0 this then waits until that commit is
+ * on disk; a rolled-back write waits too, because what it read may not be
+ * on disk yet. Returns STORE_FAILED when the savepoint, the commit or the
+ * fdatasync that covers it failed. */
 int sq_write_end(struct sqlite_store *s, int keep, int wait);
 
 /* Takes a reader connection and its lock; returns it. Pass it back to
- * sq_reader_release. Reads see every commit made before they start. */
+ * sq_reader_release. While a shared transaction is open it returns the
+ * write connection instead, so a read sees every write that returned
+ * before it started, committed or not. */
 struct sqlite_store *sq_reader_acquire(struct sqlite_store *s);
 void sq_reader_release(struct sqlite_store *reader);
 int sq_readers_open(struct sqlite_store *s, const char *path, char *err, size_t err_len);
 void sq_readers_close(struct sqlite_store *s);
 
-/* Opens the WAL file for syncing and starts the checkpoint thread. */
+/* Opens the WAL file for syncing and starts the committer and checkpoint
+ * threads. */
 int sq_durable_start(struct sqlite_store *s, const char *path, char *err, size_t err_len);
-/* Stops the checkpoint thread and folds the WAL back, synced. */
+/* Commits what is open, stops both threads and folds the WAL back,
+ * synced. */
 void sq_durable_stop(struct sqlite_store *s);
 
 /* Binds text or NULL. */
@@ -122,6 +142,7 @@ int sq_save_task(struct sqlite_store *s, const struct task_record *task);
 extern const struct store_ops sqlite_store_ops;
 
 /* Operations split across files, gathered in sqlite_store_ops. */
+int sq_sync(struct store *store);
 int sq_task_create(struct store *store, const struct task_spec *spec, int64_t now,
                    struct task_record *out, int *existed, int64_t *seq, char *err,
                    size_t err_len);

@@ -145,7 +145,7 @@ int sq_task_claim(struct store *store, int64_t id, int attempt, const char *work
 {
     struct claim_ctx c = {attempt, worker_id};
 
-    return change_task(store, id, now, apply_claim, &c, 1, NULL, seq);
+    return change_task(store, id, now, apply_claim, &c, 0, NULL, seq);
 }
 
 static int apply_unclaim(struct sqlite_store *s, struct task_record *t, void *ctx, int64_t now,

@@ -70,8 +70,6 @@ int sq_task_create(struct store *store, const struct task_spec *spec, int64_t no
     if (spec->idempotency_key) {
         rc = find_by_idempotency_key(s, spec->idempotency_key, out);
         if (rc == STORE_OK) {
-            /* The existing task may be in the batch not yet committed, so
-             * this reply waits for that commit like the first one did. */
             *existed = 1;
             goto out;
         }
@@ -89,8 +87,8 @@ int sq_task_create(struct store *store, const struct task_spec *spec, int64_t no
 out:
     if (rc != STORE_OK)
         snprintf(err, err_len, "cannot store the task: %s", sqlite3_errmsg(s->db));
-    if (sq_write_end(s, rc == STORE_OK && !*existed, 1) != STORE_OK && rc == STORE_OK) {
-        snprintf(err, err_len, "cannot commit the task to disk");
+    if (sq_write_end(s, rc == STORE_OK && !*existed, 0) != STORE_OK && rc == STORE_OK) {
+        snprintf(err, err_len, "cannot store the task: its savepoint failed");
         rc = STORE_FAILED;
     }
     if (rc != STORE_OK)
