@@ -10,8 +10,12 @@
 #include "server/app.h"
 #include "server/store.h"
 
-/* How many ready tasks one dispatch round looks at. */
+/* How many ready tasks one store query returns at most, and one dispatch
+ * round looks at at most.
+ * NOTE: a backlog of a kind no free worker runs, longer than
+ * DISPATCH_SCAN_LIMIT, hides newer tasks of other kinds until it drains. */
 #define DISPATCH_BATCH 256
+#define DISPATCH_SCAN_LIMIT 1024
 /* Maximum sleep of the loop between wake-ups, for liveness checks. */
 #define LOOP_TICK_MS 500
 
@@ -162,73 +166,105 @@ static int total_free(const int *free_slots, size_t count)
     return total;
 }
 
+/* The tasks one dispatch round claimed, with the worker and event seq of
+ * each; the records are owned. */
+struct claims {
+    struct task_record *tasks;
+    int *workers;
+    int64_t *seqs;
+    size_t count;
+    size_t cap;
+};
+
+static void claims_add(struct claims *c, struct task_record *task, int worker, int64_t seq)
+{
+    if (c->count == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->tasks = xrealloc(c->tasks, c->cap * sizeof(*c->tasks));
+        c->workers = xrealloc(c->workers, c->cap * sizeof(*c->workers));
+        c->seqs = xrealloc(c->seqs, c->cap * sizeof(*c->seqs));
+    }
+    c->tasks[c->count] = *task;
+    memset(task, 0, sizeof(*task)); /* moved */
+    c->workers[c->count] = worker;
+    c->seqs[c->count++] = seq;
+}
+
 /* Pushes the tasks claimed in this round, once their claims are on disk:
  * a task that reached a worker must never look pending after a crash. */
-static void push_claimed(struct dispatcher *d, struct task_record **claimed, int *workers,
-                         size_t count)
+static void push_claimed(struct dispatcher *d, struct claims *c)
 {
-    if (count == 0)
+    if (c->count == 0)
         return;
     if (d->app->store->ops->sync(d->app->store) != STORE_OK) {
         log_error("dispatch", "claims of %zu tasks did not reach the disk; not pushing them",
-                  count);
-        for (size_t i = 0; i < count; i++)
-            dispatch_forget_push(d, claimed[i]->id);
+                  c->count);
+        for (size_t i = 0; i < c->count; i++)
+            dispatch_forget_push(d, c->tasks[i].id);
         return;
     }
-    for (size_t i = 0; i < count; i++) {
-        struct task_record *t = claimed[i];
-        struct worker_entry *w = &d->workers[workers[i]];
+    for (size_t i = 0; i < c->count; i++) {
+        struct task_record *t = &c->tasks[i];
+        struct worker_entry *w = &d->workers[c->workers[i]];
 
         dispatch_enqueue(d, push_execute_job(d, t, w->id, w->url));
         log_info("dispatch", "task dispatched task=%lld attempt=%d worker=%s", (long long)t->id,
                  t->attempt, w->id);
+        app_publish_task_id(d->app, t->id, c->seqs[i]);
     }
 }
 
-/* Assigns ready tasks to free slots. The claim is a conditional update in
- * the store, so a task is never assigned twice, and only this thread
- * claims, so one slot is never given to two tasks. Lock held. */
-static void dispatch_ready(struct dispatcher *d, int64_t now)
+/* Claims ready tasks with an id above *after_id for free slots, one page.
+ * Returns 1 when a further page may hold more. Lock held. */
+static int claim_page(struct dispatcher *d, int64_t now, int *free_slots, int64_t *after_id,
+                      struct claims *c, size_t *scanned)
 {
     struct store *store = d->app->store;
     struct task_record *tasks = NULL;
-    struct task_record **claimed;
-    int *claimed_workers;
-    int64_t *claimed_seqs;
-    size_t count = 0, claimed_count = 0;
-    int *free_slots = free_slots_snapshot(d);
+    size_t count = 0;
+    size_t page = (size_t)total_free(free_slots, d->worker_count) * 2 + 8;
 
-    if (total_free(free_slots, d->worker_count) == 0 ||
-        store->ops->tasks_ready(store, now, DISPATCH_BATCH, &tasks, &count) != STORE_OK ||
-        count == 0) {
-        free(free_slots);
-        store_free_tasks(tasks, count);
-        return;
-    }
-    claimed = xcalloc(count, sizeof(*claimed));
-    claimed_workers = xcalloc(count, sizeof(*claimed_workers));
-    claimed_seqs = xcalloc(count, sizeof(*claimed_seqs));
+    if (page > DISPATCH_BATCH)
+        page = DISPATCH_BATCH;
+    if (store->ops->tasks_ready(store, now, *after_id, page, &tasks, &count) != STORE_OK)
+        count = 0;
+    *scanned += count;
     for (size_t i = 0; i < count; i++) {
         struct task_record *t = &tasks[i];
         int w = pick_worker(d, free_slots, t->kind);
+        int64_t seq;
 
+        *after_id = t->id;
         if (w < 0 || store->ops->task_claim(store, t->id, t->attempt, d->workers[w].id, now_ms(),
-                                            &claimed_seqs[claimed_count]) != STORE_OK)
+                                            &seq) != STORE_OK)
             continue;
         free_slots[w]--;
         track_push(d, t->id, t->attempt, d->workers[w].id)->inflight = 1;
-        claimed[claimed_count] = t;
-        claimed_workers[claimed_count++] = w;
+        claims_add(c, t, w, seq);
     }
-    push_claimed(d, claimed, claimed_workers, claimed_count);
-    for (size_t i = 0; i < claimed_count; i++)
-        app_publish_task_id(d->app, claimed[i]->id, claimed_seqs[i]);
-    free(claimed);
-    free(claimed_workers);
-    free(claimed_seqs);
-    free(free_slots);
     store_free_tasks(tasks, count);
+    return count == page;
+}
+
+/* Assigns ready tasks to free slots, a page at a time while slots stay
+ * free. The claim is a conditional update in the store, so a task is never
+ * assigned twice, and only this thread claims, so one slot is never given
+ * to two tasks. Lock held. */
+static void dispatch_ready(struct dispatcher *d, int64_t now)
+{
+    int *free_slots = free_slots_snapshot(d);
+    struct claims c = {0};
+    int64_t after_id = 0;
+    size_t scanned = 0;
+
+    while (total_free(free_slots, d->worker_count) > 0 && scanned < DISPATCH_SCAN_LIMIT &&
+           claim_page(d, now, free_slots, &after_id, &c, &scanned))
+        ;
+    push_claimed(d, &c);
+    store_free_tasks(c.tasks, c.count);
+    free(c.workers);
+    free(c.seqs);
+    free(free_slots);
 }
 
 /* Marks the worker's dispatched and running tasks lost. Lock held. */

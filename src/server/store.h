@@ -151,8 +151,9 @@ struct store_ops {
                            const char *text, size_t len, int64_t now, int *appended);
     int (*task_log)(struct store *store, int64_t id, struct strbuf *out);
 
-    /* Pending tasks whose retry delay has passed, oldest first. */
-    int (*tasks_ready)(struct store *store, int64_t now, size_t limit,
+    /* Pending tasks with an id above after_id whose retry delay has
+     * passed, oldest first, at most limit. */
+    int (*tasks_ready)(struct store *store, int64_t now, int64_t after_id, size_t limit,
                        struct task_record **out, size_t *count);
     /* The earliest not_before among pending tasks that wait, or 0. */
     int (*next_ready_at)(struct store *store, int64_t now, int64_t *at);

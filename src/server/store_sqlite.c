@@ -78,6 +78,10 @@ static const char *const migrations[] = {
     "ALTER TABLE tasks ADD COLUMN run_active INTEGER NOT NULL DEFAULT 0;"
     "UPDATE tasks SET run_active = 1 WHERE status IN ('dispatched', 'running');"
     "CREATE INDEX tasks_with_run ON tasks(worker_id) WHERE run_active = 1;",
+
+    /* The dispatcher asks for the earliest retry time after every round;
+     * without this index that read every pending row. */
+    "CREATE INDEX tasks_pending_by_time ON tasks(not_before) WHERE status = 'pending';",
 };
 
 sqlite3_stmt *sq_prepare(struct sqlite_store *s, const char *sql)

@@ -169,7 +169,8 @@ int sq_task_lost(struct store *store, int64_t id, int attempt, const char *reaso
 int sq_task_append_log(struct store *store, int64_t id, int attempt, int64_t offset,
                        const char *text, size_t len, int64_t now, int *appended);
 int sq_task_log(struct store *store, int64_t id, struct strbuf *out);
-int sq_tasks_ready(struct store *store, int64_t now, size_t limit, struct task_record **out,
+int sq_tasks_ready(struct store *store, int64_t now, int64_t after_id, size_t limit,
+                   struct task_record **out,
                    size_t *count);
 int sq_next_ready_at(struct store *store, int64_t now, int64_t *at);
 int sq_tasks_assigned(struct store *store, const char *worker_id, struct task_record **out,

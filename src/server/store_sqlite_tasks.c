@@ -298,7 +298,7 @@ out:
     return rc;
 }
 
-int sq_tasks_ready(struct store *store, int64_t now, size_t limit, struct task_record **out,
+int sq_tasks_ready(struct store *store, int64_t now, int64_t after_id, size_t limit, struct task_record **out,
                    size_t *count)
 {
     struct sqlite_store *s = sqlite_store_of(store);
@@ -309,10 +309,11 @@ int sq_tasks_ready(struct store *store, int64_t now, size_t limit, struct task_r
     *count = 0;
     s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT " SQ_TASK_COLUMNS " FROM tasks WHERE status = 'pending' "
-                         "AND not_before <= ? ORDER BY id LIMIT ?");
+                         "AND not_before <= ? AND id > ? ORDER BY id LIMIT ?");
     if (stmt) {
         sqlite3_bind_int64(stmt, 1, now);
-        sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit);
+        sqlite3_bind_int64(stmt, 2, after_id);
+        sqlite3_bind_int64(stmt, 3, (sqlite3_int64)limit);
         rc = collect_tasks(stmt, out, count);
         sq_done(stmt);
     }
@@ -329,6 +330,7 @@ int sq_next_ready_at(struct store *store, int64_t now, int64_t *at)
     *at = 0;
     s = sq_reader_acquire(s);
     stmt = sq_prepare(s, "SELECT COALESCE(MIN(not_before), 0) FROM tasks "
+                         "INDEXED BY tasks_pending_by_time "
                          "WHERE status = 'pending' AND not_before > ?");
     if (stmt) {
         sqlite3_bind_int64(stmt, 1, now);
