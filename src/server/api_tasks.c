@@ -141,7 +141,8 @@ void api_task_create(struct app *app, struct http_exchange *ex)
     char *payload_text = NULL;
     char err[256];
     char location[64];
-    int existed = 0;
+    struct dispatch_claims *claims;
+    int existed = 0, synced;
     int64_t seq = 0;
 
     if (!body)
@@ -154,11 +155,12 @@ void api_task_create(struct app *app, struct http_exchange *ex)
         http_reply_error(ex, 500, "internal", "the task could not be stored; try again");
         goto out;
     }
-    /* The dispatcher may claim the task before it is on disk: the claim
-     * joins the same commit, and the push waits for that commit too. */
-    if (!existed)
-        dispatcher_wake(app->dispatcher);
-    if (app->store->ops->sync(app->store) != STORE_OK) {
+    /* A free slot is claimed for the task before it is on disk, so the
+     * claim joins the same commit, and the push goes out once it is. */
+    claims = existed ? NULL : dispatcher_claim_now(app->dispatcher, NULL);
+    synced = app->store->ops->sync(app->store) == STORE_OK;
+    dispatcher_push_claimed(app->dispatcher, claims, synced);
+    if (!synced) {
         log_error("api", "task create failed kind=%s: the commit did not reach the disk",
                   spec.kind);
         http_reply_error(ex, 500, "internal", "the task could not be stored; try again");

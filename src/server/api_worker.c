@@ -220,22 +220,38 @@ void api_apply_report(struct app *app, struct http_exchange *ex, long long id,
 {
     enum report_outcome outcome;
     struct task_record after;
+    struct dispatch_claims *claims = NULL;
     int64_t seq = 0;
     int rc = app->store->ops->task_report(app->store, id, r, now_ms(), &outcome, &after, &seq);
 
+    /* A final status must be on disk before the worker hears it arrived.
+     * A slot it freed is filled in the same commit. */
+    if (rc == STORE_OK && r->type == REPORT_COMPLETE) {
+        int synced;
+
+        if (outcome == REPORT_APPLIED)
+            claims = dispatcher_claim_now(app->dispatcher, r->worker_id);
+        synced = app->store->ops->sync(app->store) == STORE_OK;
+        dispatcher_push_claimed(app->dispatcher, claims, synced);
+        if (!synced)
+            rc = STORE_FAILED;
+    }
     if (rc == STORE_NOT_FOUND) {
         api_reply_task_not_found(ex, id);
         return;
     }
     if (rc != STORE_OK) {
+        task_record_clear(&after);
         http_reply_error(ex, 500, "internal", "the report could not be stored; send it again");
         return;
     }
     switch (outcome) {
     case REPORT_APPLIED:
+        /* A final report already filled the freed slot above. */
         dispatcher_report_received(app->dispatcher, r->worker_id,
-                                   after.status == TASK_PENDING ||
-                                       task_status_is_terminal(after.status));
+                                   r->type != REPORT_COMPLETE &&
+                                       (after.status == TASK_PENDING ||
+                                        task_status_is_terminal(after.status)));
         app_publish_task(app, &after, seq);
         if (r->type == REPORT_COMPLETE)
             log_info("api", "task finished task=%lld attempt=%d worker=%s status=%s", id,

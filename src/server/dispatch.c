@@ -167,57 +167,52 @@ static int total_free(const int *free_slots, size_t count)
 }
 
 /* The tasks one dispatch round claimed, with the worker and event seq of
- * each; the records are owned. */
-struct claims {
+ * each. Everything in it is owned, so it outlives the dispatcher lock. */
+struct dispatch_claims {
     struct task_record *tasks;
-    int *workers;
+    char **worker_ids;
+    char **worker_urls;
     int64_t *seqs;
     size_t count;
     size_t cap;
 };
 
-static void claims_add(struct claims *c, struct task_record *task, int worker, int64_t seq)
+static void claims_add(struct dispatch_claims *c, struct task_record *task,
+                       const struct worker_entry *w, int64_t seq)
 {
     if (c->count == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 16;
         c->tasks = xrealloc(c->tasks, c->cap * sizeof(*c->tasks));
-        c->workers = xrealloc(c->workers, c->cap * sizeof(*c->workers));
+        c->worker_ids = xrealloc(c->worker_ids, c->cap * sizeof(*c->worker_ids));
+        c->worker_urls = xrealloc(c->worker_urls, c->cap * sizeof(*c->worker_urls));
         c->seqs = xrealloc(c->seqs, c->cap * sizeof(*c->seqs));
     }
     c->tasks[c->count] = *task;
     memset(task, 0, sizeof(*task)); /* moved */
-    c->workers[c->count] = worker;
+    c->worker_ids[c->count] = xstrdup(w->id);
+    c->worker_urls[c->count] = xstrdup(w->url);
     c->seqs[c->count++] = seq;
 }
 
-/* Pushes the tasks claimed in this round, once their claims are on disk:
- * a task that reached a worker must never look pending after a crash. */
-static void push_claimed(struct dispatcher *d, struct claims *c)
+static void claims_free(struct dispatch_claims *c)
 {
-    if (c->count == 0)
+    if (!c)
         return;
-    if (d->app->store->ops->sync(d->app->store) != STORE_OK) {
-        log_error("dispatch", "claims of %zu tasks did not reach the disk; not pushing them",
-                  c->count);
-        for (size_t i = 0; i < c->count; i++)
-            dispatch_forget_push(d, c->tasks[i].id);
-        return;
-    }
     for (size_t i = 0; i < c->count; i++) {
-        struct task_record *t = &c->tasks[i];
-        struct worker_entry *w = &d->workers[c->workers[i]];
-
-        dispatch_enqueue(d, push_execute_job(d, t, w->id, w->url));
-        log_info("dispatch", "task dispatched task=%lld attempt=%d worker=%s", (long long)t->id,
-                 t->attempt, w->id);
-        app_publish_task_id(d->app, t->id, c->seqs[i]);
+        free(c->worker_ids[i]);
+        free(c->worker_urls[i]);
     }
+    store_free_tasks(c->tasks, c->count);
+    free(c->worker_ids);
+    free(c->worker_urls);
+    free(c->seqs);
+    free(c);
 }
 
 /* Claims ready tasks with an id above *after_id for free slots, one page.
  * Returns 1 when a further page may hold more. Lock held. */
 static int claim_page(struct dispatcher *d, int64_t now, int *free_slots, int64_t *after_id,
-                      struct claims *c, size_t *scanned)
+                      struct dispatch_claims *c, size_t *scanned)
 {
     struct store *store = d->app->store;
     struct task_record *tasks = NULL;
@@ -240,31 +235,91 @@ static int claim_page(struct dispatcher *d, int64_t now, int *free_slots, int64_
             continue;
         free_slots[w]--;
         track_push(d, t->id, t->attempt, d->workers[w].id)->inflight = 1;
-        claims_add(c, t, w, seq);
+        claims_add(c, t, &d->workers[w], seq);
     }
     store_free_tasks(tasks, count);
     return count == page;
 }
 
-/* Assigns ready tasks to free slots, a page at a time while slots stay
+/* Claims ready tasks for free slots, a page at a time while slots stay
  * free. The claim is a conditional update in the store, so a task is never
- * assigned twice, and only this thread claims, so one slot is never given
- * to two tasks. Lock held. */
-static void dispatch_ready(struct dispatcher *d, int64_t now)
+ * assigned twice, and claims run under the dispatcher lock, so one slot is
+ * never given to two tasks. Lock held. */
+static void claim_ready(struct dispatcher *d, struct dispatch_claims *c)
 {
     int *free_slots = free_slots_snapshot(d);
-    struct claims c = {0};
+    int64_t now = now_ms();
     int64_t after_id = 0;
     size_t scanned = 0;
 
     while (total_free(free_slots, d->worker_count) > 0 && scanned < DISPATCH_SCAN_LIMIT &&
-           claim_page(d, now, free_slots, &after_id, &c, &scanned))
+           claim_page(d, now, free_slots, &after_id, c, &scanned))
         ;
-    push_claimed(d, &c);
-    store_free_tasks(c.tasks, c.count);
-    free(c.workers);
-    free(c.seqs);
     free(free_slots);
+}
+
+struct dispatch_claims *dispatcher_claim_now(struct dispatcher *d, const char *freed_worker_id)
+{
+    struct dispatch_claims *c = xcalloc(1, sizeof(*c));
+
+    pthread_mutex_lock(&d->lock);
+    if (freed_worker_id) {
+        struct worker_entry *w = dispatch_find_worker(d, freed_worker_id);
+
+        if (w)
+            w->full = 0;
+    }
+    claim_ready(d, c);
+    pthread_mutex_unlock(&d->lock);
+    if (c->count == 0) {
+        claims_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void dispatcher_push_claimed(struct dispatcher *d, struct dispatch_claims *c, int synced)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < c->count; i++) {
+        struct task_record *t = &c->tasks[i];
+
+        if (!synced) {
+            dispatch_forget_push(d, t->id);
+            continue;
+        }
+        dispatch_enqueue(d, push_execute_job(d, t, c->worker_ids[i], c->worker_urls[i]));
+        log_info("dispatch", "task dispatched task=%lld attempt=%d worker=%s", (long long)t->id,
+                 t->attempt, c->worker_ids[i]);
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (!synced)
+        log_error("dispatch", "claims of %zu tasks did not reach the disk; not pushing them",
+                  c->count);
+    for (size_t i = 0; synced && i < c->count; i++)
+        app_publish_task_id(d->app, c->tasks[i].id, c->seqs[i]);
+    claims_free(c);
+}
+
+/* One dispatch round of the dispatcher thread. The claims reach the disk
+ * before any of them is pushed, and the lock is not held meanwhile. Lock
+ * held on entry and return. */
+static void dispatch_round(struct dispatcher *d)
+{
+    struct dispatch_claims *c = xcalloc(1, sizeof(*c));
+    int synced = 1;
+
+    claim_ready(d, c);
+    if (c->count == 0) {
+        claims_free(c);
+        return;
+    }
+    pthread_mutex_unlock(&d->lock);
+    synced = d->app->store->ops->sync(d->app->store) == STORE_OK;
+    dispatcher_push_claimed(d, c, synced);
+    pthread_mutex_lock(&d->lock);
 }
 
 /* Marks the worker's dispatched and running tasks lost. Lock held. */
@@ -384,12 +439,11 @@ static void *dispatch_loop(void *arg)
 
     pthread_mutex_lock(&d->lock);
     while (!d->stopping) {
-        int64_t now = now_ms();
         int64_t mono_now = mono_ms();
 
         check_liveness(d, mono_now);
         resend_unconfirmed(d, mono_now);
-        dispatch_ready(d, now);
+        dispatch_round(d);
         wait_for_wake(d, next_wakeup_ms(d, now_ms(), mono_ms()));
     }
     pthread_mutex_unlock(&d->lock);

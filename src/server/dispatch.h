@@ -20,6 +20,17 @@ void dispatcher_stop(struct dispatcher *d);
 /* Asks for a dispatch round now. Cheap; callable from any thread. */
 void dispatcher_wake(struct dispatcher *d);
 
+/* Claims ready tasks for free slots in the caller's thread, so that the
+ * claims join the store commit the caller is about to sync (a create, a
+ * final report). freed_worker_id names a worker whose slot the caller just
+ * freed, or is NULL. Returns NULL when nothing was claimed. Pass the
+ * result to dispatcher_push_claimed after the sync, with synced = 1 when
+ * the sync succeeded; it pushes the tasks then (or forgets them) and frees
+ * it. */
+struct dispatch_claims *dispatcher_claim_now(struct dispatcher *d, const char *freed_worker_id);
+void dispatcher_push_claimed(struct dispatcher *d, struct dispatch_claims *claims,
+                             int synced);
+
 /* Returns 1 when some worker ever advertised kind or the server was
  * started with it. */
 int dispatcher_kind_known(struct dispatcher *d, const char *kind);

@@ -130,8 +130,10 @@ struct store_ops {
                         int64_t now, int64_t *seq);
     /* Applies a worker's report under the attempt and seq rules of
      * docs/api.md; *after is the task afterwards (also when ignored).
-     * A final status is on disk when this returns; a start or progress
-     * report may not be yet, so a crash can lose the newest progress. */
+     * Nothing is on disk before sync: the caller syncs before it
+     * acknowledges a final status, which the worker then drops from its
+     * outbox. A crash may lose the newest start or progress report; the
+     * next report corrects it. */
     int (*task_report)(struct store *store, int64_t id, const struct task_report *report,
                        int64_t now, enum report_outcome *outcome, struct task_record *after,
                        int64_t *seq);

@@ -36,7 +36,7 @@
 /* The checkpoint thread runs at least this often, and after this many
  * commits, whichever comes first. */
 #define CHECKPOINT_INTERVAL_MS 1000
-#define CHECKPOINT_EVERY_COMMITS 500
+#define CHECKPOINT_EVERY_COMMITS 2000
 
 /* A write that does not wait for the disk (progress, log output) is
  * committed at most this long after the shared transaction opened. */
@@ -125,13 +125,21 @@ int sq_sync(struct store *store)
         target++;
         s->tx_waiters++;
         pthread_cond_signal(&s->commit_wake);
+    } else if (target > 0) {
+        pthread_mutex_lock(&s->sync_lock);
+        int covered = s->synced_count >= target;
+        pthread_mutex_unlock(&s->sync_lock);
+        if (!covered) {
+            s->sync_wanted = 1;
+            pthread_cond_signal(&s->commit_wake);
+        }
     }
     pthread_mutex_unlock(&s->lock);
     return target ? wait_durable(s, target) : STORE_OK;
 }
 
-/* Waits, lock held, until the shared transaction should be committed.
- * Returns 0 when the committer should stop. */
+/* Waits, lock held, until the shared transaction should be committed or
+ * a sync was asked for. Returns 0 when the committer should stop. */
 static int wait_for_batch(struct sqlite_store *s)
 {
     struct timespec deadline;
@@ -146,60 +154,84 @@ static int wait_for_batch(struct sqlite_store *s)
             pthread_cond_timedwait(&s->commit_wake, &s->lock, &deadline);
             continue;
         }
+        if (s->sync_wanted)
+            return 1;
         if (s->committer_stop)
             return 0;
         pthread_cond_wait(&s->commit_wake, &s->lock);
     }
 }
 
-/* Commits the shared transaction, lock held, and returns its commit number.
- * A failed COMMIT rolls back every write in it; their waiters fail. */
-static uint64_t commit_batch(struct sqlite_store *s, int *ok)
+/* Commits the shared transaction, lock held, and records whether the
+ * COMMIT worked. A failed COMMIT rolls back every write in it; their
+ * waiters fail. */
+static void commit_batch(struct sqlite_store *s)
 {
-    uint64_t number = ++s->commit_count;
+    uint64_t number = s->commit_count + 1;
+    int ok = sq_exec(s, "COMMIT") == STORE_OK;
 
-    *ok = sq_exec(s, "COMMIT") == STORE_OK;
-    if (!*ok) {
+    if (!ok) {
         log_error("store", "commit of %d waiting writes failed; they are rolled back",
                   s->tx_waiters);
         sq_rollback(s);
     }
     atomic_store(&s->tx_open, 0);
-    s->tx_waiters = 0;
+    pthread_mutex_lock(&s->sync_lock);
+    s->outcomes[number % SQ_OUTCOMES].number = number;
+    s->outcomes[number % SQ_OUTCOMES].ok = ok;
+    pthread_mutex_unlock(&s->sync_lock);
+    s->commit_count = number;
     if (number % CHECKPOINT_EVERY_COMMITS == 0)
         pthread_cond_signal(&s->checkpoint_wake);
-    return number;
 }
 
-/* Makes commit number target durable and wakes its waiters. */
-static void sync_batch(struct sqlite_store *s, uint64_t target, int committed)
+/* Syncs the WAL, which makes every commit up to target durable, and wakes
+ * their waiters. */
+static void sync_commits(struct sqlite_store *s, uint64_t target)
 {
-    int sync_rc = committed ? fdatasync(s->wal_fd) : -1;
+    int sync_rc = fdatasync(s->wal_fd);
     int sync_errno = errno;
 
-    if (committed && sync_rc != 0)
-        log_error("store", "fdatasync of the WAL failed, commit %llu may be lost: %s",
+    if (sync_rc != 0)
+        log_error("store", "fdatasync of the WAL failed, commits up to %llu may be lost: %s",
                   (unsigned long long)target, strerror(sync_errno));
 
     pthread_mutex_lock(&s->sync_lock);
-    s->outcomes[target % SQ_OUTCOMES].number = target;
-    s->outcomes[target % SQ_OUTCOMES].ok = sync_rc == 0;
+    if (sync_rc != 0) {
+        uint64_t first = s->synced_count + 1;
+
+        if (target >= SQ_OUTCOMES && first < target - SQ_OUTCOMES + 1)
+            first = target - SQ_OUTCOMES + 1;
+        for (uint64_t n = first; n <= target; n++)
+            s->outcomes[n % SQ_OUTCOMES].ok = 0;
+    }
     s->synced_count = target;
     pthread_cond_broadcast(&s->sync_done);
     pthread_mutex_unlock(&s->sync_lock);
 }
 
+/* Commits the shared transaction when one is due. Syncs only when a
+ * writer waits: a commit nobody waits for (progress, log output) becomes
+ * durable with the next sync or checkpoint, and skipping its own
+ * fdatasync keeps that sync from delaying the next durable write. */
 static void *committer_main(void *arg)
 {
     struct sqlite_store *s = arg;
 
     pthread_mutex_lock(&s->lock);
     while (wait_for_batch(s)) {
-        int ok;
-        uint64_t target = commit_batch(s, &ok);
+        int must_sync = s->tx_waiters > 0 || s->sync_wanted || s->committer_stop;
+        uint64_t target;
 
+        if (atomic_load(&s->tx_open))
+            commit_batch(s);
+        s->tx_waiters = 0;
+        s->sync_wanted = 0;
+        target = s->commit_count;
+        if (!must_sync)
+            continue;
         pthread_mutex_unlock(&s->lock);
-        sync_batch(s, target, ok);
+        sync_commits(s, target);
         pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);

@@ -25,6 +25,7 @@ struct sqlite_store {
     atomic_int tx_open;        /* a shared transaction is open; written under lock */
     int64_t tx_opened_ms;      /* mono_ms() when it began */
     int tx_waiters;            /* writes in it that wait for the disk */
+    int sync_wanted;           /* a caller waits for commits already made */
     uint64_t commit_count;     /* under lock */
     pthread_cond_t commit_wake; /* with lock; CLOCK_MONOTONIC */
     pthread_t committer_thread;
@@ -32,9 +33,9 @@ struct sqlite_store {
     int committer_stop;
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_done;
-    uint64_t synced_count; /* commits whose COMMIT and fdatasync finished */
-    /* Whether each of the last SQ_OUTCOMES commits reached the disk, at
-     * index number % SQ_OUTCOMES. */
+    uint64_t synced_count; /* commits an fdatasync has covered */
+    /* Whether each of the last SQ_OUTCOMES commits worked and, once
+     * synced_count covers it, reached the disk; at number % SQ_OUTCOMES. */
     struct {
         uint64_t number;
         int ok;

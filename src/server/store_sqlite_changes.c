@@ -288,11 +288,7 @@ int sq_task_report(struct store *store, int64_t id, const struct task_report *re
                    int64_t *seq)
 {
     struct report_ctx c = {report, REPORT_IGNORED};
-    /* A lost start or progress report only leaves older progress shown
-     * after a crash, and the next report corrects it. A final status must
-     * be on disk before the worker drops it from its outbox. */
-    int wait = report->type == REPORT_COMPLETE;
-    int rc = change_task(store, id, now, apply_report, &c, wait, after, seq);
+    int rc = change_task(store, id, now, apply_report, &c, 0, after, seq);
 
     *outcome = c.outcome;
     return rc;
