@@ -23,7 +23,7 @@
  * past this; a segment is deleted once every report in it is acknowledged. */
 #define OUTBOX_SEGMENT_ROLL_LEN (1024 * 1024)
 
-void outbox_push_entry(struct outbox *outbox, unsigned long long id,
+void outbox_push_entry(struct outbox *outbox, unsigned long long id, long long task_id,
                        struct outbox_segment *segment, off_t offset, size_t len)
 {
     if (outbox->count == outbox->cap) {
@@ -31,7 +31,11 @@ void outbox_push_entry(struct outbox *outbox, unsigned long long id,
         outbox->entries = xrealloc(outbox->entries, outbox->cap * sizeof(*outbox->entries));
     }
     outbox->entries[outbox->count++] =
-        (struct outbox_entry){.id = id, .segment = segment, .offset = offset, .len = len};
+        (struct outbox_entry){.id = id,
+                               .task_id = task_id,
+                               .segment = segment,
+                               .offset = offset,
+                               .len = len};
     segment->refs++;
 }
 
@@ -192,8 +196,8 @@ static int sync_segment(struct outbox *outbox, char *err, size_t err_len)
     return 0;
 }
 
-int outbox_queue_text(struct outbox *outbox, const char *text, size_t len, int durable,
-                      char *err, size_t err_len)
+int outbox_queue_text(struct outbox *outbox, long long task_id, const char *text, size_t len,
+                      int durable, char *err, size_t err_len)
 {
     unsigned long long id;
     off_t offset;
@@ -224,7 +228,7 @@ int outbox_queue_text(struct outbox *outbox, const char *text, size_t len, int d
     }
 
     pthread_mutex_lock(&outbox->lock);
-    outbox_push_entry(outbox, id, outbox->current, offset, len);
+    outbox_push_entry(outbox, id, task_id, outbox->current, offset, len);
     pthread_cond_broadcast(&outbox->changed);
     pthread_mutex_unlock(&outbox->lock);
     rc = 0;
@@ -242,8 +246,8 @@ int outbox_put(struct outbox *outbox, const struct report *report, char *err,
      * outcome. fdatasync also puts every earlier record of the segment on
      * disk. Progress, log and artifact reports are not synced; a power
      * loss may lose them, but never an outcome. */
-    int rc = outbox_queue_text(outbox, text, strlen(text), report->type == REPORT_COMPLETE, err,
-                        err_len);
+    int rc = outbox_queue_text(outbox, report->task_id, text, strlen(text),
+                               report->type == REPORT_COMPLETE, err, err_len);
 
     free(text);
     return rc;
@@ -260,9 +264,9 @@ static void deadline_after(struct timespec *ts, int wait_ms)
     }
 }
 
-/* Reads and decodes one queued report. Its segment stays open while the
- * entry is queued, and only the reporter removes entries. */
-static int read_entry(const struct outbox_entry *entry, struct report *out, char *err,
+/* The entry's segment stays open while the entry is queued, and only the
+ * reporter removes entries. */
+int outbox_read_entry(const struct outbox_entry *entry, struct report *out, char *err,
                       size_t err_len)
 {
     char *text = xmalloc(entry->len + 1);
@@ -289,27 +293,43 @@ out:
     return rc;
 }
 
-int outbox_peek(struct outbox *outbox, int wait_ms, unsigned long long *id,
-                struct report *out, char *err, size_t err_len)
+/* Returns the index of the oldest entry of the lane, or -1. Lock held. */
+static ssize_t find_lane_head(const struct outbox *outbox, int lane, int lane_count)
+{
+    for (size_t i = 0; i < outbox->count; i++) {
+        if (outbox_lane_of(outbox->entries[i].task_id, lane_count) == lane)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+int outbox_peek(struct outbox *outbox, int lane, int lane_count, int wait_ms,
+                unsigned long long *id, struct report *out, char *err, size_t err_len)
 {
     struct timespec deadline;
     struct outbox_entry head;
+    ssize_t index;
 
     deadline_after(&deadline, wait_ms);
     pthread_mutex_lock(&outbox->lock);
-    while (outbox->count == 0) {
+    while ((index = find_lane_head(outbox, lane, lane_count)) < 0) {
         if (pthread_cond_timedwait(&outbox->changed, &outbox->lock, &deadline) == ETIMEDOUT)
             break;
     }
-    if (outbox->count == 0) {
+    if (index < 0) {
         pthread_mutex_unlock(&outbox->lock);
         return 0;
     }
-    head = outbox->entries[0];
+    head = outbox->entries[index];
     pthread_mutex_unlock(&outbox->lock);
 
     *id = head.id;
-    return read_entry(&head, out, err, err_len) < 0 ? -1 : 1;
+    return outbox_read_entry(&head, out, err, err_len) < 0 ? -1 : 1;
+}
+
+int outbox_lane_of(long long task_id, int lane_count)
+{
+    return (int)((unsigned long long)task_id % (unsigned long long)lane_count);
 }
 
 void outbox_remove(struct outbox *outbox, unsigned long long id)
@@ -377,7 +397,7 @@ void outbox_for_each(struct outbox *outbox,
         entry = outbox->entries[i];
         pthread_mutex_unlock(&outbox->lock);
 
-        if (read_entry(&entry, &report, err, sizeof(err)) == 0) {
+        if (outbox_read_entry(&entry, &report, err, sizeof(err)) == 0) {
             fn(entry.id, &report, arg);
             report_clear(&report);
         }

@@ -45,19 +45,24 @@ struct outbox *outbox_open(const char *dir, char *err, size_t err_len);
 void outbox_close(struct outbox *outbox);
 
 /* Writes the report to disk and queues it. A REPORT_COMPLETE is on disk,
- * with every report queued before it, when this returns; the others are
- * not synced. */
+ * with every earlier report of its segment, when this returns. The others
+ * are not synced. */
 int outbox_put(struct outbox *outbox, const struct report *report, char *err,
                size_t err_len);
 
-/* Waits up to wait_ms for a queued report and reads the oldest into out.
- * Returns 1 with *id set, 0 when none came, or -1 with *id set and a message
- * in err when its file cannot be read or decoded (the caller removes it). */
-int outbox_peek(struct outbox *outbox, int wait_ms, unsigned long long *id,
-                struct report *out, char *err, size_t err_len);
+/* Returns the lane, 0 to lane_count - 1, of a task's reports. Reports of
+ * one task are in one lane, so they keep their order, while a slow report
+ * of one task does not hold up the reports of others in other lanes. */
+int outbox_lane_of(long long task_id, int lane_count);
 
-/* Deletes a report once it needs no more sending; the reporter removes
- * the oldest report, which peek returned. */
+/* Waits up to wait_ms for a queued report of the lane and reads the oldest
+ * into out. Returns 1 with *id set, 0 when none came, or -1 with *id set
+ * and a message in err when it cannot be read or decoded (the caller
+ * removes it). */
+int outbox_peek(struct outbox *outbox, int lane, int lane_count, int wait_ms,
+                unsigned long long *id, struct report *out, char *err, size_t err_len);
+
+/* Deletes a report once it needs no more sending. */
 void outbox_remove(struct outbox *outbox, unsigned long long id);
 
 /* Number of queued reports. */

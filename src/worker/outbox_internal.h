@@ -22,6 +22,7 @@ struct outbox_segment {
 
 struct outbox_entry {
     unsigned long long id;
+    long long task_id; /* picks the lane; 0 when the text is unreadable */
     struct outbox_segment *segment;
     off_t offset; /* of the report text in the segment */
     size_t len;
@@ -43,7 +44,7 @@ struct outbox {
     size_t torn_count;
 };
 
-void outbox_push_entry(struct outbox *outbox, unsigned long long id,
+void outbox_push_entry(struct outbox *outbox, unsigned long long id, long long task_id,
                        struct outbox_segment *segment, off_t offset, size_t len);
 /* Drops one reference and deletes the segment file with the last. */
 void outbox_release_segment(struct outbox *outbox, struct outbox_segment *segment);
@@ -51,8 +52,11 @@ void outbox_release_segment(struct outbox *outbox, struct outbox_segment *segmen
 struct outbox_segment *outbox_add_segment(struct outbox *outbox, char *path, int fd);
 /* Appends a report's text to the current segment and queues it; durable
  * syncs it before it is queued. */
-int outbox_queue_text(struct outbox *outbox, const char *text, size_t len, int durable,
-                      char *err, size_t err_len);
+int outbox_queue_text(struct outbox *outbox, long long task_id, const char *text, size_t len,
+                      int durable, char *err, size_t err_len);
+/* Reads and decodes one queued report. */
+int outbox_read_entry(const struct outbox_entry *entry, struct report *out, char *err,
+                      size_t err_len);
 
 /* Opens the acknowledged-id mark, queues the unacknowledged reports of
  * every segment and sets next_id. Before any other thread uses the outbox. */

@@ -1,4 +1,4 @@
-/* The outbox's files, internal to outbox.c. Reports are appended as
+/* The outbox's files, internal to the outbox. Reports are appended as
  * records to segment files named seg-ID.log after the id of their first
  * record. A record is a fixed-width header line "#ID LEN HASH\n", LEN bytes
  * of report text and a newline; HASH is the FNV-1a 64 hash of the text in

@@ -26,7 +26,7 @@ static void queue_scanned(unsigned long long id, off_t body_offset, size_t body_
     if (id > scan->max_id)
         scan->max_id = id;
     if (id > scan->acked_id)
-        outbox_push_entry(scan->outbox, id, scan->segment, body_offset, body_len);
+        outbox_push_entry(scan->outbox, id, 0, scan->segment, body_offset, body_len);
 }
 
 static int parse_segment_name(const char *name, unsigned long long *first_id)
@@ -131,6 +131,36 @@ static int read_report_file(const char *path, struct strbuf *out, char *err, siz
     return rc;
 }
 
+/* Returns the task id of a report's text, 0 when it cannot be decoded;
+ * the reporter drops such a report when it reaches it. */
+static long long task_id_of(const char *text, size_t len)
+{
+    struct report report;
+    char err[256];
+    long long task_id = 0;
+
+    if (text && outbox_decode(text, len, &report, err, sizeof(err)) == 0) {
+        task_id = report.task_id;
+        report_clear(&report);
+    }
+    return task_id;
+}
+
+/* Sets the task id of each loaded entry, which picks its lane. */
+static void read_task_ids(struct outbox *outbox)
+{
+    char err[256];
+
+    for (size_t i = 0; i < outbox->count; i++) {
+        struct report report;
+
+        if (outbox_read_entry(&outbox->entries[i], &report, err, sizeof(err)) == 0) {
+            outbox->entries[i].task_id = report.task_id;
+            report_clear(&report);
+        }
+    }
+}
+
 /* Moves the report files of the earlier layout into a segment, in name
  * order, which is their send order, so reports queued before an upgrade
  * are still sent. They are deleted once the segment is synced. Their
@@ -166,8 +196,9 @@ static int import_report_files(struct outbox *outbox, char *err, size_t err_len)
         strbuf_init(&text);
         rc = read_report_file(path, &text, err, err_len);
         if (rc == 0)
-            rc = outbox_queue_text(outbox, text.data ? text.data : "", text.len, i + 1 == count, err,
-                            err_len);
+            rc = outbox_queue_text(outbox, task_id_of(text.data, text.len),
+                                   text.data ? text.data : "", text.len, i + 1 == count, err,
+                                   err_len);
         strbuf_free(&text);
         free(path);
     }
@@ -202,6 +233,7 @@ int outbox_load(struct outbox *outbox, char *err, size_t err_len)
     /* Ids stay above the mark even when every segment was deleted, so a
      * new report is never taken as acknowledged after a restart. */
     outbox->next_id = (scan.max_id > scan.acked_id ? scan.max_id : scan.acked_id) + 1;
+    read_task_ids(outbox);
     rc = import_report_files(outbox, err, err_len);
 out:
     for (size_t i = 0; i < count; i++)

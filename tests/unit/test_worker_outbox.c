@@ -114,9 +114,10 @@ static int count_files(const char *dir, const char *prefix)
     return count;
 }
 
-static void put_report(struct outbox *outbox, enum report_type type, long long seq)
+static void put_task_report(struct outbox *outbox, long long task_id, enum report_type type,
+                            long long seq)
 {
-    struct report in = {.type = type, .task_id = 5, .attempt = 1, .seq = seq,
+    struct report in = {.type = type, .task_id = task_id, .attempt = 1, .seq = seq,
                         .body = json_object()};
     char err[256];
 
@@ -124,17 +125,27 @@ static void put_report(struct outbox *outbox, enum report_type type, long long s
     report_clear(&in);
 }
 
-/* Peeks and removes the oldest report and checks its seq. */
-static void take_report(struct outbox *outbox, long long seq)
+static void put_report(struct outbox *outbox, enum report_type type, long long seq)
+{
+    put_task_report(outbox, 5, type, seq);
+}
+
+/* Peeks and removes the oldest report of a lane and checks its seq. */
+static void take_lane_report(struct outbox *outbox, int lane, int lane_count, long long seq)
 {
     unsigned long long id;
     struct report out;
     char err[256];
 
-    assert_int_equal(outbox_peek(outbox, 0, &id, &out, err, sizeof(err)), 1);
+    assert_int_equal(outbox_peek(outbox, lane, lane_count, 0, &id, &out, err, sizeof(err)), 1);
     assert_int_equal(out.seq, seq);
     outbox_remove(outbox, id);
     report_clear(&out);
+}
+
+static void take_report(struct outbox *outbox, long long seq)
+{
+    take_lane_report(outbox, 0, 1, seq);
 }
 
 static void queue_keeps_order_across_reopen(void **state)
@@ -155,7 +166,7 @@ static void queue_keeps_order_across_reopen(void **state)
         assert_int_equal(outbox_put(outbox, &in, err, sizeof(err)), 0);
         report_clear(&in);
     }
-    assert_int_equal(outbox_peek(outbox, 0, &id, &out, err, sizeof(err)), 1);
+    assert_int_equal(outbox_peek(outbox, 0, 1, 0, &id, &out, err, sizeof(err)), 1);
     assert_int_equal(out.seq, 1);
     outbox_remove(outbox, id);
     report_clear(&out);
@@ -166,12 +177,12 @@ static void queue_keeps_order_across_reopen(void **state)
     assert_non_null(outbox);
     assert_int_equal(outbox_pending(outbox), 2);
     for (int seq = 2; seq <= 3; seq++) {
-        assert_int_equal(outbox_peek(outbox, 0, &id, &out, err, sizeof(err)), 1);
+        assert_int_equal(outbox_peek(outbox, 0, 1, 0, &id, &out, err, sizeof(err)), 1);
         assert_int_equal(out.seq, seq);
         outbox_remove(outbox, id);
         report_clear(&out);
     }
-    assert_int_equal(outbox_peek(outbox, 10, &id, &out, err, sizeof(err)), 0);
+    assert_int_equal(outbox_peek(outbox, 0, 1, 10, &id, &out, err, sizeof(err)), 0);
     assert_true(outbox_wait_empty(outbox, 0));
     outbox_close(outbox);
     remove_dir(dir);
@@ -306,6 +317,45 @@ static void earlier_report_files_are_imported(void **state)
     remove_dir(dir);
 }
 
+static void lanes_keep_order_per_task(void **state)
+{
+    char dir[] = "/tmp/test_worker_outbox.XXXXXX";
+    char err[256];
+    struct outbox *outbox;
+
+    assert_int_equal(outbox_lane_of(6, 2), 0);
+    assert_int_equal(outbox_lane_of(7, 2), 1);
+    assert_non_null(mkdtemp(dir));
+    outbox = outbox_open(dir, err, sizeof(err));
+    assert_non_null(outbox);
+    put_task_report(outbox, 6, REPORT_START, 1);
+    put_task_report(outbox, 7, REPORT_START, 1);
+    put_task_report(outbox, 6, REPORT_COMPLETE, 2);
+    put_task_report(outbox, 7, REPORT_COMPLETE, 2);
+
+    /* Lane 1 goes ahead while task 6's start is still queued in lane 0. */
+    take_lane_report(outbox, 1, 2, 1);
+    take_lane_report(outbox, 1, 2, 2);
+    outbox_close(outbox);
+
+    /* The mark covers only reports older than every queued one, so task
+     * 7's reports come back too; the server ignores them by their seq. */
+    outbox = outbox_open(dir, err, sizeof(err));
+    assert_non_null(outbox);
+    assert_int_equal(outbox_pending(outbox), 4);
+    take_lane_report(outbox, 0, 2, 1);
+    take_lane_report(outbox, 0, 2, 2);
+    take_lane_report(outbox, 1, 2, 1);
+    take_lane_report(outbox, 1, 2, 2);
+    outbox_close(outbox);
+
+    outbox = outbox_open(dir, err, sizeof(err));
+    assert_non_null(outbox);
+    assert_int_equal(outbox_pending(outbox), 0);
+    outbox_close(outbox);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +367,7 @@ int main(void)
         cmocka_unit_test(ids_stay_above_acked_mark),
         cmocka_unit_test(acked_segments_are_deleted),
         cmocka_unit_test(earlier_report_files_are_imported),
+        cmocka_unit_test(lanes_keep_order_per_task),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
