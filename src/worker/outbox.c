@@ -1,253 +1,68 @@
+/* The outbox queue: reports appended to segment files (outbox_journal.h)
+ * and indexed in memory in id order. Appending to a file that exists
+ * creates no inode per report, and a complete report needs one
+ * fdatasync, because the segment's directory entry is synced once. */
 #include "worker/outbox.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/json_util.h"
 #include "common/util.h"
+#include "worker/outbox_internal.h"
+#include "worker/outbox_journal.h"
 
-/* Larger than any report: a log chunk is at most 1 MiB of text, which JSON
- * escaping can grow up to six times. */
-#define OUTBOX_FILE_MAX_LEN (8 * 1024 * 1024)
+/* A new segment starts with the first report after the current one grew
+ * past this; a segment is deleted once every report in it is acknowledged. */
+#define OUTBOX_SEGMENT_ROLL_LEN (1024 * 1024)
 
-static const char *const type_names[] = {"start", "progress", "log", "artifacts", "complete"};
-
-struct outbox {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    char *dir;
-    unsigned long long *ids; /* queued ids, ascending */
-    size_t count;
-    size_t cap;
-    unsigned long long next_id;
-};
-
-const char *report_type_route(enum report_type type)
-{
-    return type_names[type];
-}
-
-void report_clear(struct report *report)
-{
-    json_decref(report->body);
-    free(report->artifact_name);
-    free(report->artifact_path);
-    memset(report, 0, sizeof(*report));
-}
-
-char *outbox_encode(const struct report *report)
-{
-    json_t *root = json_pack("{s:s, s:I, s:i, s:I}", "type", type_names[report->type],
-                             "task_id", (json_int_t)report->task_id, "attempt", report->attempt,
-                             "seq", (json_int_t)report->seq);
-    char *text;
-
-    if (report->type == REPORT_ARTIFACT) {
-        json_object_set_new(root, "name", json_string_or_null(report->artifact_name));
-        json_object_set_new(root, "path", json_string_or_null(report->artifact_path));
-    } else {
-        json_object_set(root, "body", report->body ? report->body : json_null());
-    }
-    text = json_to_text(root);
-    json_decref(root);
-    return text;
-}
-
-static int decode_type(const char *name, enum report_type *out)
-{
-    for (int i = 0; i <= REPORT_COMPLETE; i++) {
-        if (strcmp(name, type_names[i]) == 0) {
-            *out = (enum report_type)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-int outbox_decode(const char *text, size_t len, struct report *out, char *err,
-                  size_t err_len)
-{
-    json_t *root = json_parse_strict(text, len, err, err_len);
-    const char *type = NULL;
-    const char *name = NULL;
-    const char *path = NULL;
-    int64_t task_id, attempt, seq;
-    int rc = -1;
-
-    memset(out, 0, sizeof(*out));
-    if (!root)
-        goto out;
-    if (json_field_string(root, "type", 1, 32, &type, err, err_len) < 0 ||
-        json_field_int(root, "task_id", 1, 1, INT64_MAX, &task_id, err, err_len) < 0 ||
-        json_field_int(root, "attempt", 1, 1, INT32_MAX, &attempt, err, err_len) < 0 ||
-        json_field_int(root, "seq", 1, 1, INT64_MAX, &seq, err, err_len) < 0)
-        goto out;
-    if (decode_type(type, &out->type) < 0) {
-        snprintf(err, err_len, "unknown report type '%s'", type);
-        goto out;
-    }
-    out->task_id = task_id;
-    out->attempt = (int)attempt;
-    out->seq = seq;
-
-    if (out->type == REPORT_ARTIFACT) {
-        if (json_field_string(root, "name", 1, 4096, &name, err, err_len) < 0 ||
-            json_field_string(root, "path", 1, 8192, &path, err, err_len) < 0)
-            goto out;
-        out->artifact_name = xstrdup(name);
-        out->artifact_path = xstrdup(path);
-    } else {
-        out->body = json_object_get(root, "body");
-        if (!json_is_object(out->body)) {
-            out->body = NULL;
-            snprintf(err, err_len, "field 'body' must be an object");
-            goto out;
-        }
-        json_incref(out->body);
-    }
-    rc = 0;
-out:
-    if (rc < 0)
-        report_clear(out);
-    json_decref(root);
-    return rc;
-}
-
-static int parse_file_id(const char *name, unsigned long long *id)
-{
-    char *end;
-
-    if (strlen(name) != 25 || strcmp(name + 20, ".json") != 0)
-        return -1;
-    errno = 0;
-    *id = strtoull(name, &end, 10);
-    return errno || end != name + 20 ? -1 : 0;
-}
-
-static int compare_ids(const void *a, const void *b)
-{
-    unsigned long long x = *(const unsigned long long *)a;
-    unsigned long long y = *(const unsigned long long *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static void push_id(struct outbox *outbox, unsigned long long id)
+void outbox_push_entry(struct outbox *outbox, unsigned long long id, long long task_id,
+                       struct outbox_segment *segment, off_t offset, size_t len)
 {
     if (outbox->count == outbox->cap) {
         outbox->cap = outbox->cap ? outbox->cap * 2 : 64;
-        outbox->ids = xrealloc(outbox->ids, outbox->cap * sizeof(*outbox->ids));
+        outbox->entries = xrealloc(outbox->entries, outbox->cap * sizeof(*outbox->entries));
     }
-    outbox->ids[outbox->count++] = id;
+    outbox->entries[outbox->count++] =
+        (struct outbox_entry){.id = id,
+                               .task_id = task_id,
+                               .segment = segment,
+                               .offset = offset,
+                               .len = len};
+    segment->refs++;
 }
 
-/* Queues id in ascending order; ids are handed out in ascending order,
- * so this is an append unless another thread's put finished first. */
-static void insert_id(struct outbox *outbox, unsigned long long id)
+void outbox_release_segment(struct outbox *outbox, struct outbox_segment *segment)
 {
-    size_t i;
+    struct outbox_segment **link = &outbox->segments;
 
-    push_id(outbox, id);
-    for (i = outbox->count - 1; i > 0 && outbox->ids[i - 1] > id; i--)
-        outbox->ids[i] = outbox->ids[i - 1];
-    outbox->ids[i] = id;
-}
-
-/* Loads the ids of the report files and deletes half-written temporary
- * files, which were never queued. */
-static int load_existing(struct outbox *outbox, char *err, size_t err_len)
-{
-    DIR *dir = opendir(outbox->dir);
-    struct dirent *entry;
-    unsigned long long id;
-
-    if (!dir) {
-        snprintf(err, err_len, "cannot open outbox directory '%s': %s", outbox->dir,
-                 strerror(errno));
-        return -1;
-    }
-    while ((entry = readdir(dir)) != NULL) {
-        if (strncmp(entry->d_name, ".tmp-", 5) == 0) {
-            char *path = xasprintf("%s/%s", outbox->dir, entry->d_name);
-            unlink(path);
-            free(path);
-            continue;
-        }
-        if (parse_file_id(entry->d_name, &id) == 0)
-            push_id(outbox, id);
-    }
-    closedir(dir);
-
-    if (outbox->count > 0)
-        qsort(outbox->ids, outbox->count, sizeof(*outbox->ids), compare_ids);
-    outbox->next_id = outbox->count ? outbox->ids[outbox->count - 1] + 1 : 1;
-    return 0;
-}
-
-struct outbox *outbox_open(const char *dir, char *err, size_t err_len)
-{
-    struct outbox *outbox;
-
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        snprintf(err, err_len, "cannot create outbox directory '%s': %s", dir, strerror(errno));
-        return NULL;
-    }
-    outbox = xcalloc(1, sizeof(*outbox));
-    pthread_condattr_t attr;
-
-    pthread_mutex_init(&outbox->lock, NULL);
-    /* The deadlines of the timed waits are on the monotonic clock. */
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&outbox->changed, &attr);
-    pthread_condattr_destroy(&attr);
-    outbox->dir = xstrdup(dir);
-    if (load_existing(outbox, err, err_len) < 0) {
-        outbox_close(outbox);
-        return NULL;
-    }
-    return outbox;
-}
-
-void outbox_close(struct outbox *outbox)
-{
-    if (!outbox)
+    if (--segment->refs > 0)
         return;
-    pthread_mutex_destroy(&outbox->lock);
-    pthread_cond_destroy(&outbox->changed);
-    free(outbox->ids);
-    free(outbox->dir);
-    free(outbox);
+    while (*link != segment)
+        link = &(*link)->next;
+    *link = segment->next;
+    close(segment->fd);
+    unlink(segment->path);
+    free(segment->path);
+    free(segment);
 }
 
-static char *report_path(const struct outbox *outbox, unsigned long long id)
+struct outbox_segment *outbox_add_segment(struct outbox *outbox, char *path, int fd)
 {
-    return xasprintf("%s/%020llu.json", outbox->dir, id);
-}
+    struct outbox_segment *segment = xcalloc(1, sizeof(*segment));
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    segment->path = path;
+    segment->fd = fd;
+    segment->next = outbox->segments;
+    outbox->segments = segment;
+    return segment;
 }
 
 static int fsync_dir(const char *path)
@@ -262,46 +77,163 @@ static int fsync_dir(const char *path)
     return rc;
 }
 
-/* Writes a report file under its final name. The reporter cannot read it
- * early, because its id is queued only after this returns. A crash in the
- * middle leaves a short file, which the reporter drops as unreadable: for
- * a progress or log report that loses only that report, and a complete
- * report is fsynced before its run counts as finished, so recovery reports
- * a run whose complete report is torn as lost. */
-static int write_report_file(const struct outbox *outbox, unsigned long long id,
-                             const char *text, int durable, char *err, size_t err_len)
+struct outbox *outbox_open(const char *dir, char *err, size_t err_len)
 {
-    char *path = report_path(outbox, id);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    int rc = -1;
+    struct outbox *outbox;
+    pthread_condattr_t attr;
+
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, err_len, "cannot create outbox directory '%s': %s", dir, strerror(errno));
+        return NULL;
+    }
+    outbox = xcalloc(1, sizeof(*outbox));
+    pthread_mutex_init(&outbox->write_lock, NULL);
+    pthread_mutex_init(&outbox->lock, NULL);
+    /* The deadlines of the timed waits are on the monotonic clock. */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&outbox->changed, &attr);
+    pthread_condattr_destroy(&attr);
+    outbox->dir = xstrdup(dir);
+    outbox->mark_fd = -1;
+    if (outbox_load(outbox, err, err_len) < 0) {
+        outbox_close(outbox);
+        return NULL;
+    }
+    return outbox;
+}
+
+void outbox_close(struct outbox *outbox)
+{
+    if (!outbox)
+        return;
+    while (outbox->segments) {
+        struct outbox_segment *segment = outbox->segments;
+
+        outbox->segments = segment->next;
+        close(segment->fd);
+        free(segment->path);
+        free(segment);
+    }
+    if (outbox->mark_fd >= 0)
+        close(outbox->mark_fd);
+    pthread_mutex_destroy(&outbox->write_lock);
+    pthread_mutex_destroy(&outbox->lock);
+    pthread_cond_destroy(&outbox->changed);
+    free(outbox->entries);
+    free(outbox->dir);
+    free(outbox);
+}
+
+/* Starts a new segment named after the next id. Write lock held. The
+ * directory entry is synced by the first durable append. */
+static int roll_segment(struct outbox *outbox, char *err, size_t err_len)
+{
+    char *path = xasprintf("%s/seg-%020llu.log", outbox->dir, outbox->next_id);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    struct outbox_segment *segment;
 
     if (fd < 0) {
         snprintf(err, err_len, "cannot create '%s': %s", path, strerror(errno));
-        goto out;
+        free(path);
+        return -1;
     }
-    if (write_all(fd, text, strlen(text)) < 0) {
-        snprintf(err, err_len, "cannot write '%s': %s", path, strerror(errno));
-        goto out;
+    pthread_mutex_lock(&outbox->lock);
+    segment = outbox_add_segment(outbox, path, fd);
+    segment->refs = 1;
+    if (outbox->current)
+        outbox_release_segment(outbox, outbox->current);
+    outbox->current = segment;
+    pthread_mutex_unlock(&outbox->lock);
+    return 0;
+}
+
+/* Appends one record to the current segment; on failure the segment is
+ * cut back to its old length, so no torn record stays in front of later
+ * ones. Write lock held. */
+static int append_record(struct outbox *outbox, unsigned long long id, const char *text,
+                         size_t len, char *err, size_t err_len)
+{
+    struct outbox_segment *segment = outbox->current;
+    char header[OUTBOX_HEADER_LEN + 1];
+    struct iovec parts[3];
+    size_t total = OUTBOX_HEADER_LEN + len + 1;
+    ssize_t n;
+
+    outbox_journal_header(header, id, text, len);
+    parts[0] = (struct iovec){.iov_base = header, .iov_len = OUTBOX_HEADER_LEN};
+    parts[1] = (struct iovec){.iov_base = (void *)text, .iov_len = len};
+    parts[2] = (struct iovec){.iov_base = "\n", .iov_len = 1};
+    do {
+        n = pwritev(segment->fd, parts, 3, segment->len);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)total) {
+        snprintf(err, err_len, "cannot write '%s': %s", segment->path,
+                 n < 0 ? strerror(errno) : "short write");
+        if (ftruncate(segment->fd, segment->len) < 0)
+            snprintf(err, err_len, "cannot write '%s' and cannot cut off the partial record: %s",
+                     segment->path, strerror(errno));
+        return -1;
     }
-    /* The complete report must be on disk, name included, before the run
-     * counts as finished and its slot is offered again: it is the only
-     * record of the outcome. Progress, log and artifact reports are not
-     * synced; a power loss may lose them, but never an outcome. */
-    if (durable && fsync(fd) < 0) {
-        snprintf(err, err_len, "cannot sync '%s': %s", path, strerror(errno));
-        goto out;
+    return 0;
+}
+
+/* Puts the current segment on disk: its data and, the first time, its
+ * directory entry. Write lock held. */
+static int sync_segment(struct outbox *outbox, char *err, size_t err_len)
+{
+    struct outbox_segment *segment = outbox->current;
+
+    if (fdatasync(segment->fd) < 0) {
+        snprintf(err, err_len, "cannot sync '%s': %s", segment->path, strerror(errno));
+        return -1;
     }
-    if (durable && fsync_dir(outbox->dir) < 0) {
+    if (!segment->dir_synced && fsync_dir(outbox->dir) < 0) {
         snprintf(err, err_len, "cannot sync directory '%s': %s", outbox->dir, strerror(errno));
+        return -1;
+    }
+    segment->dir_synced = 1;
+    return 0;
+}
+
+int outbox_queue_text(struct outbox *outbox, long long task_id, const char *text, size_t len,
+                      int durable, char *err, size_t err_len)
+{
+    unsigned long long id;
+    off_t offset;
+    int rc = -1;
+
+    if (len > OUTBOX_RECORD_MAX_LEN) {
+        snprintf(err, err_len, "the report is %zu bytes, over the outbox limit of %d", len,
+                 OUTBOX_RECORD_MAX_LEN);
+        return -1;
+    }
+    pthread_mutex_lock(&outbox->write_lock);
+    if ((!outbox->current || outbox->current->len >= OUTBOX_SEGMENT_ROLL_LEN) &&
+        roll_segment(outbox, err, err_len) < 0)
+        goto out;
+    id = outbox->next_id++;
+    if (append_record(outbox, id, text, len, err, err_len) < 0)
+        goto out;
+    offset = outbox->current->len + OUTBOX_HEADER_LEN;
+    outbox->current->len += (off_t)(OUTBOX_HEADER_LEN + len + 1);
+
+    if (durable && sync_segment(outbox, err, err_len) < 0) {
+        /* Nothing is queued on failure, also not after a restart. */
+        outbox->current->len -= (off_t)(OUTBOX_HEADER_LEN + len + 1);
+        if (ftruncate(outbox->current->fd, outbox->current->len) < 0)
+            snprintf(err + strlen(err), err_len - strlen(err),
+                     "; cannot cut off the record either: %s", strerror(errno));
         goto out;
     }
+
+    pthread_mutex_lock(&outbox->lock);
+    outbox_push_entry(outbox, id, task_id, outbox->current, offset, len);
+    pthread_cond_broadcast(&outbox->changed);
+    pthread_mutex_unlock(&outbox->lock);
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
-    if (rc < 0 && fd >= 0)
-        unlink(path);
-    free(path);
+    pthread_mutex_unlock(&outbox->write_lock);
     return rc;
 }
 
@@ -309,56 +241,15 @@ int outbox_put(struct outbox *outbox, const struct report *report, char *err,
                size_t err_len)
 {
     char *text = outbox_encode(report);
-    unsigned long long id;
-    int rc;
+    /* The complete report must be on disk before the run counts as
+     * finished and before it is sent: it is the only record of the
+     * outcome. fdatasync also puts every earlier record of the segment on
+     * disk. Progress, log and artifact reports are not synced; a power
+     * loss may lose them, but never an outcome. */
+    int rc = outbox_queue_text(outbox, report->task_id, text, strlen(text),
+                               report->type == REPORT_COMPLETE, err, err_len);
 
-    /* The file is written outside the lock, so the reporter can go on
-     * sending while a complete report is synced. Its id is queued only
-     * once the file is whole, in id order, so the reports of one thread
-     * are sent in the order of its calls. */
-    pthread_mutex_lock(&outbox->lock);
-    id = outbox->next_id++;
-    pthread_mutex_unlock(&outbox->lock);
-
-    rc = write_report_file(outbox, id, text, report->type == REPORT_COMPLETE, err, err_len);
-
-    if (rc == 0) {
-        pthread_mutex_lock(&outbox->lock);
-        insert_id(outbox, id);
-        pthread_cond_broadcast(&outbox->changed);
-        pthread_mutex_unlock(&outbox->lock);
-    }
     free(text);
-    return rc;
-}
-
-static int read_file(const char *path, struct strbuf *out, char *err, size_t err_len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char chunk[65536];
-    ssize_t n;
-    int rc = -1;
-
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            snprintf(err, err_len, "cannot read '%s': %s", path, strerror(errno));
-            goto out;
-        }
-        strbuf_append(out, chunk, (size_t)n);
-        if (out->len > OUTBOX_FILE_MAX_LEN) {
-            snprintf(err, err_len, "'%s' is larger than %d bytes", path, OUTBOX_FILE_MAX_LEN);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    close(fd);
     return rc;
 }
 
@@ -373,53 +264,88 @@ static void deadline_after(struct timespec *ts, int wait_ms)
     }
 }
 
-int outbox_peek(struct outbox *outbox, int wait_ms, unsigned long long *id,
-                struct report *out, char *err, size_t err_len)
+/* The entry's segment stays open while the entry is queued, and only the
+ * reporter removes entries. */
+int outbox_read_entry(const struct outbox_entry *entry, struct report *out, char *err,
+                      size_t err_len)
+{
+    char *text = xmalloc(entry->len + 1);
+    size_t done = 0;
+    int rc = -1;
+
+    while (done < entry->len) {
+        ssize_t n = pread(entry->segment->fd, text + done, entry->len - done,
+                          entry->offset + (off_t)done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, err_len, "cannot read report %llu from '%s': %s", entry->id,
+                     entry->segment->path, n < 0 ? strerror(errno) : "unexpected end of file");
+            goto out;
+        }
+        done += (size_t)n;
+    }
+    text[entry->len] = '\0';
+    rc = outbox_decode(text, entry->len, out, err, err_len);
+out:
+    free(text);
+    return rc;
+}
+
+/* Returns the index of the oldest entry of the lane, or -1. Lock held. */
+static ssize_t find_lane_head(const struct outbox *outbox, int lane, int lane_count)
+{
+    for (size_t i = 0; i < outbox->count; i++) {
+        if (outbox_lane_of(outbox->entries[i].task_id, lane_count) == lane)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+int outbox_peek(struct outbox *outbox, int lane, int lane_count, int wait_ms,
+                unsigned long long *id, struct report *out, char *err, size_t err_len)
 {
     struct timespec deadline;
-    struct strbuf text;
-    char *path;
-    int rc;
+    struct outbox_entry head;
+    ssize_t index;
 
     deadline_after(&deadline, wait_ms);
     pthread_mutex_lock(&outbox->lock);
-    while (outbox->count == 0) {
+    while ((index = find_lane_head(outbox, lane, lane_count)) < 0) {
         if (pthread_cond_timedwait(&outbox->changed, &outbox->lock, &deadline) == ETIMEDOUT)
             break;
     }
-    if (outbox->count == 0) {
+    if (index < 0) {
         pthread_mutex_unlock(&outbox->lock);
         return 0;
     }
-    *id = outbox->ids[0];
+    head = outbox->entries[index];
     pthread_mutex_unlock(&outbox->lock);
 
-    /* Only the reporter removes ids, so the head stays while it is read. */
-    strbuf_init(&text);
-    path = report_path(outbox, *id);
-    rc = read_file(path, &text, err, err_len);
-    if (rc == 0)
-        rc = outbox_decode(text.data, text.len, out, err, err_len);
-    free(path);
-    strbuf_free(&text);
-    return rc < 0 ? -1 : 1;
+    *id = head.id;
+    return outbox_read_entry(&head, out, err, err_len) < 0 ? -1 : 1;
+}
+
+int outbox_lane_of(long long task_id, int lane_count)
+{
+    return (int)((unsigned long long)task_id % (unsigned long long)lane_count);
 }
 
 void outbox_remove(struct outbox *outbox, unsigned long long id)
 {
-    char *path = report_path(outbox, id);
-
-    unlink(path);
-    free(path);
-
     pthread_mutex_lock(&outbox->lock);
     for (size_t i = 0; i < outbox->count; i++) {
-        if (outbox->ids[i] == id) {
-            memmove(&outbox->ids[i], &outbox->ids[i + 1],
-                    (outbox->count - i - 1) * sizeof(*outbox->ids));
-            outbox->count--;
-            break;
-        }
+        if (outbox->entries[i].id != id)
+            continue;
+        /* The mark says that every id up to it is acknowledged, so it
+         * moves only up to the oldest report still queued. */
+        outbox_journal_write_mark(outbox->mark_fd, i == 0 ? id : outbox->entries[0].id - 1);
+        outbox_release_segment(outbox, outbox->entries[i].segment);
+        memmove(&outbox->entries[i], &outbox->entries[i + 1],
+                (outbox->count - i - 1) * sizeof(*outbox->entries));
+        outbox->count--;
+        break;
     }
     pthread_cond_broadcast(&outbox->changed);
     pthread_mutex_unlock(&outbox->lock);
@@ -433,6 +359,11 @@ size_t outbox_pending(struct outbox *outbox)
     count = outbox->count;
     pthread_mutex_unlock(&outbox->lock);
     return count;
+}
+
+size_t outbox_torn_count(struct outbox *outbox)
+{
+    return outbox->torn_count;
 }
 
 int outbox_wait_empty(struct outbox *outbox, int timeout_ms)
@@ -457,25 +388,18 @@ void outbox_for_each(struct outbox *outbox,
 {
     char err[256];
 
-    /* Used before the reporter starts, so the list does not change. */
+    /* Used before the reporter starts, so no entry is removed meanwhile. */
     for (size_t i = 0; i < outbox_pending(outbox); i++) {
-        unsigned long long id;
+        struct outbox_entry entry;
         struct report report;
-        struct strbuf text;
-        char *path;
 
         pthread_mutex_lock(&outbox->lock);
-        id = outbox->ids[i];
+        entry = outbox->entries[i];
         pthread_mutex_unlock(&outbox->lock);
 
-        strbuf_init(&text);
-        path = report_path(outbox, id);
-        if (read_file(path, &text, err, sizeof(err)) == 0 &&
-            outbox_decode(text.data, text.len, &report, err, sizeof(err)) == 0) {
-            fn(id, &report, arg);
+        if (outbox_read_entry(&entry, &report, err, sizeof(err)) == 0) {
+            fn(entry.id, &report, arg);
             report_clear(&report);
         }
-        free(path);
-        strbuf_free(&text);
     }
 }

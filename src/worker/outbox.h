@@ -1,7 +1,7 @@
-/* Reports to the server, queued on disk before they are sent: one file per
- * report in the outbox directory, named by a sequence number so that the
- * directory order is the send order. A report stays until the reporter
- * removes it, so reports survive a crash or a server outage. Thread-safe. */
+/* Reports to the server, queued on disk before they are sent: appended to
+ * segment files in the outbox directory in send order (outbox_journal.h).
+ * A report stays until the reporter removes it, so reports survive a crash
+ * or a server outage. Thread-safe. */
 #ifndef TASKRELAY_OUTBOX_H
 #define TASKRELAY_OUTBOX_H
 
@@ -44,22 +44,33 @@ struct outbox;
 struct outbox *outbox_open(const char *dir, char *err, size_t err_len);
 void outbox_close(struct outbox *outbox);
 
-/* Writes the report to disk and queues it. A REPORT_COMPLETE is fsynced
- * with its directory before this returns, the others are not. */
+/* Writes the report to disk and queues it. A REPORT_COMPLETE is on disk,
+ * with every earlier report of its segment, when this returns. The others
+ * are not synced. */
 int outbox_put(struct outbox *outbox, const struct report *report, char *err,
                size_t err_len);
 
-/* Waits up to wait_ms for a queued report and reads the oldest into out.
- * Returns 1 with *id set, 0 when none came, or -1 with *id set and a message
- * in err when its file cannot be read or decoded (the caller removes it). */
-int outbox_peek(struct outbox *outbox, int wait_ms, unsigned long long *id,
-                struct report *out, char *err, size_t err_len);
+/* Returns the lane, 0 to lane_count - 1, of a task's reports. Reports of
+ * one task are in one lane, so they keep their order, while a slow report
+ * of one task does not hold up the reports of others in other lanes. */
+int outbox_lane_of(long long task_id, int lane_count);
+
+/* Waits up to wait_ms for a queued report of the lane and reads the oldest
+ * into out. Returns 1 with *id set, 0 when none came, or -1 with *id set
+ * and a message in err when it cannot be read or decoded (the caller
+ * removes it). */
+int outbox_peek(struct outbox *outbox, int lane, int lane_count, int wait_ms,
+                unsigned long long *id, struct report *out, char *err, size_t err_len);
 
 /* Deletes a report once it needs no more sending. */
 void outbox_remove(struct outbox *outbox, unsigned long long id);
 
 /* Number of queued reports. */
 size_t outbox_pending(struct outbox *outbox);
+
+/* Number of segments whose end was torn when the outbox was opened; the
+ * reports in the torn part were never synced and are not sent. */
+size_t outbox_torn_count(struct outbox *outbox);
 
 /* Waits until the queue is empty or timeout_ms passed; returns 1 when empty. */
 int outbox_wait_empty(struct outbox *outbox, int timeout_ms);

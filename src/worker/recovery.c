@@ -219,6 +219,10 @@ int recovery_run(const struct worker_config *config, struct run_table *table,
     kill_leftovers(config, &leftovers);
     for (size_t i = 0; i < leftovers.count; i++)
         report_lost(config, outbox, table, &leftovers.items[i]);
+    if (outbox_torn_count(outbox) > 0)
+        log_warn("worker", "%zu outbox segments end in a torn report, written but not synced "
+                           "before a crash; the torn part is not sent",
+                 outbox_torn_count(outbox));
     if (outbox_pending(outbox) > 0)
         log_info("worker", "%zu reports are queued from before the restart",
                  outbox_pending(outbox));

@@ -21,6 +21,20 @@
 #define ARTIFACT_TIMEOUT_MS 120000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 10000
+/* Lanes beyond the slots would stay idle, and each costs a thread and a
+ * connection to the server. */
+#define MAX_LANE_COUNT 4
+
+struct reporter;
+
+/* One sending thread with its own keep-alive connection. */
+struct reporter_lane {
+    struct reporter *reporter;
+    int index;
+    struct httpc *client;
+    pthread_t thread;
+    int started;
+};
 
 struct reporter {
     const struct worker_config *config;
@@ -28,8 +42,8 @@ struct reporter {
     struct run_table *table;
     struct supervisor *sup;
     struct server_link *link;
-    struct httpc *client;
-    pthread_t thread;
+    int lane_count;
+    struct reporter_lane lanes[MAX_LANE_COUNT];
 };
 
 enum report_disposition reporter_classify(long status, const char *error_code,
@@ -88,10 +102,10 @@ static int read_artifact(const char *path, struct strbuf *out, char *err, size_t
 /* Sends one report. Returns the httpc result; on HTTPC_OK *status and
  * response contain the server's response. A report that cannot be built returns
  * HTTPC_OK with *status 0. */
-static int send_report(struct reporter *reporter, const struct report *report, long *status,
+static int send_report(struct reporter_lane *lane, const struct report *report, long *status,
                        struct strbuf *response, char *err, size_t err_len)
 {
-    const struct worker_config *config = reporter->config;
+    const struct worker_config *config = lane->reporter->config;
     struct strbuf body;
     char *url;
     char *escaped = NULL;
@@ -116,7 +130,7 @@ static int send_report(struct reporter *reporter, const struct report *report, l
         strbuf_append(&body, text, strlen(text));
         free(text);
     }
-    rc = httpc_request(reporter->client, "POST", url, config->token,
+    rc = httpc_request(lane->client, "POST", url, config->token,
                        report->type == REPORT_ARTIFACT ? "application/octet-stream" : NULL,
                        body.data, body.len,
                        report->type == REPORT_ARTIFACT ? ARTIFACT_TIMEOUT_MS : REPORT_TIMEOUT_MS,
@@ -161,7 +175,8 @@ static enum report_disposition handle_response(struct reporter *reporter,
 
 static void *reporter_thread(void *arg)
 {
-    struct reporter *reporter = arg;
+    struct reporter_lane *lane = arg;
+    struct reporter *reporter = lane->reporter;
     struct strbuf response;
     int backoff_ms = BACKOFF_MIN_MS;
     int failures = 0;
@@ -176,7 +191,8 @@ static void *reporter_thread(void *arg)
 
         if (!server_link_wait_registered(reporter->link, 500))
             continue;
-        rc = outbox_peek(reporter->outbox, 500, &id, &report, err, sizeof(err));
+        rc = outbox_peek(reporter->outbox, lane->index, reporter->lane_count, 500, &id, &report,
+                         err, sizeof(err));
         if (rc == 0)
             continue;
         if (rc < 0) {
@@ -185,7 +201,7 @@ static void *reporter_thread(void *arg)
             continue;
         }
 
-        rc = send_report(reporter, &report, &status, &response, err, sizeof(err));
+        rc = send_report(lane, &report, &status, &response, err, sizeof(err));
         enum report_disposition disposition =
             handle_response(reporter, &report, rc, status, &response, err);
         if (disposition == REPORT_RETRY) {
@@ -218,34 +234,44 @@ static void *reporter_thread(void *arg)
     return NULL;
 }
 
-struct reporter *reporter_start(const struct worker_config *config, struct outbox *outbox,
-                                struct run_table *table, struct supervisor *sup,
-                                struct server_link *link, char *err, size_t err_len)
+int reporter_start(const struct worker_config *config, struct outbox *outbox,
+                   struct run_table *table, struct supervisor *sup, struct server_link *link,
+                   struct reporter **out, char *err, size_t err_len)
 {
     struct reporter *reporter = xcalloc(1, sizeof(*reporter));
-    int rc;
 
+    *out = reporter;
     reporter->config = config;
     reporter->outbox = outbox;
     reporter->table = table;
     reporter->sup = sup;
     reporter->link = link;
-    reporter->client = httpc_new();
-    rc = pthread_create(&reporter->thread, NULL, reporter_thread, reporter);
-    if (rc != 0) {
-        snprintf(err, err_len, "cannot start the reporter thread: %s", strerror(rc));
-        httpc_free(reporter->client);
-        free(reporter);
-        return NULL;
+    reporter->lane_count = config->slots < MAX_LANE_COUNT ? config->slots : MAX_LANE_COUNT;
+    for (int i = 0; i < reporter->lane_count; i++) {
+        struct reporter_lane *lane = &reporter->lanes[i];
+        int rc;
+
+        lane->reporter = reporter;
+        lane->index = i;
+        lane->client = httpc_new();
+        rc = pthread_create(&lane->thread, NULL, reporter_thread, lane);
+        if (rc != 0) {
+            snprintf(err, err_len, "cannot start reporter thread %d: %s", i + 1, strerror(rc));
+            return -1;
+        }
+        lane->started = 1;
     }
-    return reporter;
+    return 0;
 }
 
 void reporter_join_and_free(struct reporter *reporter)
 {
     if (!reporter)
         return;
-    pthread_join(reporter->thread, NULL);
-    httpc_free(reporter->client);
+    for (int i = 0; i < reporter->lane_count; i++) {
+        if (reporter->lanes[i].started)
+            pthread_join(reporter->lanes[i].thread, NULL);
+        httpc_free(reporter->lanes[i].client);
+    }
     free(reporter);
 }

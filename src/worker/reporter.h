@@ -1,4 +1,5 @@
-/* The reporter: one thread that sends the outbox to the server in order,
+/* The reporter: one thread per outbox lane (outbox_lane_of), up to 4 and at
+ * most one per slot, that sends the lane's reports to the server in order
  * with its own keep-alive HTTP handle. A report is removed once the server
  * responded 2xx. It is retried with exponential backoff (100 ms up to 10 s,
  * with jitter) on connection errors, timeouts, 401, 408, 429 and 5xx. On any
@@ -31,12 +32,15 @@ enum report_disposition reporter_classify(long status, const char *error_code,
 
 struct reporter;
 
-/* Starts the thread. It sends only while link reports the worker as
- * registered and ends after server_link_stop. Arguments are borrowed. */
-struct reporter *reporter_start(const struct worker_config *config, struct outbox *outbox,
-                                struct run_table *table, struct supervisor *sup,
-                                struct server_link *link, char *err, size_t err_len);
-/* Waits for the thread to end (call server_link_stop first) and frees it. */
+/* Starts the threads. They send only while link reports the worker as
+ * registered and end after server_link_stop. Arguments are borrowed. Sets
+ * *out also on failure, for reporter_join_and_free of the threads that
+ * started. */
+int reporter_start(const struct worker_config *config, struct outbox *outbox,
+                   struct run_table *table, struct supervisor *sup, struct server_link *link,
+                   struct reporter **out, char *err, size_t err_len);
+/* Waits for the threads to end (call server_link_stop first) and frees
+ * the reporter. */
 void reporter_join_and_free(struct reporter *reporter);
 
 #endif

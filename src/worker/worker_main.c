@@ -140,8 +140,8 @@ static int start_parts(struct worker_parts *w, char *err, size_t err_len)
     if (!w->httpd)
         return -1;
 
-    w->reporter = reporter_start(&w->config, w->outbox, w->table, w->sup, &w->link, err, err_len);
-    if (!w->reporter)
+    if (reporter_start(&w->config, w->outbox, w->table, w->sup, &w->link, &w->reporter, err,
+                       err_len) < 0)
         return -1;
     w->heartbeat = heartbeat_start(&w->config, w->table, w->sup, &w->link, err, err_len);
     return w->heartbeat ? 0 : -1;
