@@ -190,7 +190,7 @@ static int worker_init(struct sim_fleet *fleet, struct sim_worker *worker, int i
     pthread_rwlock_init(&worker->report_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
 
-    worker->httpd = httpd_start("127.0.0.1:0", SIM_BODY_LIMIT, NULL, handle_request, worker, err,
+    worker->httpd = httpd_start("127.0.0.1:0", 1, SIM_BODY_LIMIT, NULL, handle_request, worker, err,
                                 err_len);
     if (!worker->httpd)
         return -1;

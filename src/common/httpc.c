@@ -55,18 +55,14 @@ static int classify(CURLcode code)
     }
 }
 
-int httpc_request(struct httpc *client, const char *method, const char *url,
-                  const char *token, const char *content_type, const char *body,
-                  size_t body_len, long timeout_ms, long *status, struct strbuf *response,
-                  char *err, size_t err_len)
+/* Sets up curl for one request; *headers is owned by the caller until the
+ * transfer ends. */
+static void setup_request(CURL *curl, const char *method, const char *url, const char *token,
+                          const char *content_type, const char *body, size_t body_len,
+                          long timeout_ms, struct strbuf *response, struct curl_slist **headers)
 {
-    CURL *curl = client->curl;
-    struct curl_slist *headers = NULL;
     char line[512];
-    CURLcode code;
 
-    strbuf_reset(response);
-    *status = 0;
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
@@ -77,23 +73,38 @@ int httpc_request(struct httpc *client, const char *method, const char *url,
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
     curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
 
+    *headers = NULL;
     if (token) {
         snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
-        headers = curl_slist_append(headers, line);
+        *headers = curl_slist_append(*headers, line);
     }
     if (body) {
         snprintf(line, sizeof(line), "Content-Type: %s",
                  content_type ? content_type : "application/json");
-        headers = curl_slist_append(headers, line);
+        *headers = curl_slist_append(*headers, line);
         /* Without this curl waits for "100 Continue" on large bodies. */
-        headers = curl_slist_append(headers, "Expect:");
+        *headers = curl_slist_append(*headers, "Expect:");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     } else if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, *headers);
+}
 
+int httpc_request(struct httpc *client, const char *method, const char *url,
+                  const char *token, const char *content_type, const char *body,
+                  size_t body_len, long timeout_ms, long *status, struct strbuf *response,
+                  char *err, size_t err_len)
+{
+    CURL *curl = client->curl;
+    struct curl_slist *headers;
+    CURLcode code;
+
+    strbuf_reset(response);
+    *status = 0;
+    setup_request(curl, method, url, token, content_type, body, body_len, timeout_ms, response,
+                  &headers);
     code = curl_easy_perform(curl);
     curl_slist_free_all(headers);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
@@ -103,4 +114,141 @@ int httpc_request(struct httpc *client, const char *method, const char *url,
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     return HTTPC_OK;
+}
+
+/* One request of a struct httpc_multi. Finished calls are kept for reuse,
+ * so their easy handles are not set up from nothing each time. */
+struct httpc_call {
+    CURL *curl;
+    struct curl_slist *headers;
+    struct strbuf response;
+    char *method;
+    char *url;
+    httpc_done_fn done;
+    void *ctx;
+    struct httpc_call *next; /* in the multi's list of idle or running calls */
+};
+
+struct httpc_multi {
+    CURLM *multi;
+    struct httpc_call *running;
+    struct httpc_call *idle;
+};
+
+struct httpc_multi *httpc_multi_new(void)
+{
+    struct httpc_multi *m = xcalloc(1, sizeof(*m));
+
+    m->multi = curl_multi_init();
+    if (!m->multi) {
+        fprintf(stderr, "taskrelay: curl_multi_init failed\n");
+        abort();
+    }
+    return m;
+}
+
+static void unlink_call(struct httpc_call **list, struct httpc_call *call)
+{
+    while (*list && *list != call)
+        list = &(*list)->next;
+    if (*list)
+        *list = call->next;
+    call->next = NULL;
+}
+
+/* Detaches a finished call, reports its outcome and keeps it for reuse. */
+static void finish_call(struct httpc_multi *m, struct httpc_call *call, CURLcode code)
+{
+    char err[512] = "";
+    long status = 0;
+    int result = HTTPC_OK;
+
+    curl_multi_remove_handle(m->multi, call->curl);
+    unlink_call(&m->running, call);
+    if (code != CURLE_OK) {
+        snprintf(err, sizeof(err), "%s %s failed: %s", call->method, call->url,
+                 curl_easy_strerror(code));
+        result = classify(code);
+    } else {
+        curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &status);
+    }
+    call->done(call->ctx, result, status, &call->response, err);
+
+    curl_slist_free_all(call->headers);
+    call->headers = NULL;
+    free(call->method);
+    free(call->url);
+    call->method = call->url = NULL;
+    call->next = m->idle;
+    m->idle = call;
+}
+
+void httpc_multi_add(struct httpc_multi *m, const char *method, const char *url,
+                     const char *token, const char *body, size_t body_len, long timeout_ms,
+                     httpc_done_fn done, void *ctx)
+{
+    struct httpc_call *call = m->idle;
+
+    if (call) {
+        m->idle = call->next;
+    } else {
+        call = xcalloc(1, sizeof(*call));
+        call->curl = curl_easy_init();
+        strbuf_init(&call->response);
+        if (!call->curl) {
+            fprintf(stderr, "taskrelay: curl_easy_init failed\n");
+            abort();
+        }
+    }
+    strbuf_reset(&call->response);
+    call->method = xstrdup(method);
+    call->url = xstrdup(url);
+    call->done = done;
+    call->ctx = ctx;
+    setup_request(call->curl, method, url, token, NULL, body, body_len, timeout_ms,
+                  &call->response, &call->headers);
+    curl_easy_setopt(call->curl, CURLOPT_PRIVATE, call);
+    call->next = m->running;
+    m->running = call;
+    curl_multi_add_handle(m->multi, call->curl);
+}
+
+void httpc_multi_run(struct httpc_multi *m, int wait_ms)
+{
+    CURLMsg *msg;
+    int running = 0, left = 0;
+
+    curl_multi_perform(m->multi, &running);
+    while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+        struct httpc_call *call = NULL;
+
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+        finish_call(m, call, msg->data.result);
+    }
+    curl_multi_poll(m->multi, NULL, 0, wait_ms, NULL);
+}
+
+void httpc_multi_wakeup(struct httpc_multi *m)
+{
+    curl_multi_wakeup(m->multi);
+}
+
+void httpc_multi_free(struct httpc_multi *m)
+{
+    if (!m)
+        return;
+    while (m->running)
+        finish_call(m, m->running, CURLE_ABORTED_BY_CALLBACK);
+    while (m->idle) {
+        struct httpc_call *call = m->idle;
+
+        m->idle = call->next;
+        curl_easy_cleanup(call->curl);
+        strbuf_free(&call->response);
+        free(call);
+    }
+    curl_multi_cleanup(m->multi);
+    free(m);
 }

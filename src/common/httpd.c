@@ -220,17 +220,14 @@ static int resolve_listen(const char *listen, struct sockaddr_storage *addr, cha
     return 0;
 }
 
-struct httpd *httpd_start(const char *listen, size_t default_limit,
+struct httpd *httpd_start(const char *listen, unsigned int thread_count, size_t default_limit,
                           httpd_body_limit_fn body_limit, httpd_handler_fn handler,
                           void *app, char *err, size_t err_len)
 {
     struct sockaddr_storage addr;
     struct httpd *server;
-    /* poll() rather than select(): select cannot watch a descriptor of
-     * 1024 or more, so with about a thousand open streams every further
-     * connection was dropped. */
-    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                         MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                         MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
 
     memset(&addr, 0, sizeof(addr));
@@ -249,7 +246,7 @@ struct httpd *httpd_start(const char *listen, size_t default_limit,
         log_library_message, NULL, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)4096, MHD_OPTION_END);
+        (unsigned int)4096, MHD_OPTION_THREAD_POOL_SIZE, thread_count, MHD_OPTION_END);
     if (!server->daemon) {
         snprintf(err, err_len, "cannot listen on %s: the address is invalid or in use", listen);
         free(server);

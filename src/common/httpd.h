@@ -1,8 +1,14 @@
 /* A thin layer over libmicrohttpd shared by the server and the worker:
  * it collects each request body up to a limit (413 past it), calls one
  * handler per request with the whole body, and sends what the handler
- * queued. Each connection has its own thread, so a handler may block
- * (a Server-Sent Events stream does). */
+ * queued.
+ *
+ * A small pool of threads serves all connections, each thread waiting on
+ * its own epoll set, so one thread handles every request that is ready
+ * when it wakes. A handler may block briefly (a durable commit holds up
+ * the other connections of its thread for one fdatasync), but a reply
+ * that waits for an event must suspend its connection instead
+ * (MHD_suspend_connection; see the Server-Sent Events streams). */
 #ifndef TASKRELAY_HTTPD_H
 #define TASKRELAY_HTTPD_H
 
@@ -31,14 +37,16 @@ typedef void (*httpd_handler_fn)(struct http_exchange *ex, void *app);
  * upload) can take more than the rest. NULL means default_limit for all. */
 typedef size_t (*httpd_body_limit_fn)(const char *method, const char *path, void *app);
 
-/* Starts listening on "HOST:PORT" (PORT 0 picks a free port). Returns NULL
- * with a message in err when the address is invalid or cannot be bound. */
-struct httpd *httpd_start(const char *listen, size_t default_limit,
+/* Starts listening on "HOST:PORT" (PORT 0 picks a free port) with
+ * thread_count threads. Returns NULL with a message in err when the
+ * address is invalid or cannot be bound. */
+struct httpd *httpd_start(const char *listen, unsigned int thread_count, size_t default_limit,
                           httpd_body_limit_fn body_limit, httpd_handler_fn handler,
                           void *app, char *err, size_t err_len);
 /* Returns the port actually bound. */
 int httpd_port(const struct httpd *server);
-/* Stops accepting, waits for the connection threads and frees the server. */
+/* Stops accepting, closes every connection, suspended ones included, waits
+ * for the threads and frees the server. */
 void httpd_stop(struct httpd *server);
 
 /* Replies with a JSON body; takes the reference to body. */

@@ -43,6 +43,10 @@ void api_compat_report(struct app *app, struct http_exchange *ex, long long id,
 void api_compat_status(struct app *app, struct http_exchange *ex, long long id);
 
 /* Server-Sent Events (sse.c); task_id 0 streams every task and worker. */
+/* A stream with nothing to send for this long sends a comment line, so
+ * proxies and clients see that it is alive. */
+#define SSE_KEEPALIVE_MS 15000
+
 void api_stream(struct app *app, struct http_exchange *ex, long long task_id);
 
 /* The dashboard files (static.c). */

@@ -117,29 +117,38 @@ void dispatcher_wake(struct dispatcher *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+struct slot_count {
+    struct dispatcher *d;
+    int *free_slots;
+};
+
+static void subtract_running(void *ctx, const char *worker_id, int running)
+{
+    struct slot_count *c = ctx;
+
+    for (size_t i = 0; i < c->d->worker_count; i++) {
+        if (strcmp(c->d->workers[i].id, worker_id) == 0)
+            c->free_slots[i] -= running;
+    }
+}
+
 /* Free slots per worker entry, from the store's count of assigned tasks.
  * Returns an array parallel to d->workers; the caller frees it. Lock held. */
 static int *free_slots_snapshot(struct dispatcher *d)
 {
-    struct store *store = d->app->store;
-    struct worker_record *records = NULL;
-    size_t count = 0;
-    int *free_slots = xcalloc(d->worker_count + 1, sizeof(int));
+    struct slot_count c = {d, xcalloc(d->worker_count + 1, sizeof(int))};
+    int any = 0;
 
-    store->ops->worker_list(store, &records, &count);
     for (size_t i = 0; i < d->worker_count; i++) {
         struct worker_entry *w = &d->workers[i];
 
-        free_slots[i] = 0;
-        if (!w->online || w->full)
-            continue;
-        for (size_t j = 0; j < count; j++) {
-            if (strcmp(records[j].id, w->id) == 0)
-                free_slots[i] = w->slots - records[j].running;
-        }
+        c.free_slots[i] = w->online && !w->full ? w->slots : 0;
+        any |= c.free_slots[i] > 0;
     }
-    store_free_workers(records, count);
-    return free_slots;
+    if (any && d->app->store->ops->running_by_worker(d->app->store, subtract_running, &c) !=
+                   STORE_OK)
+        memset(c.free_slots, 0, (d->worker_count + 1) * sizeof(int));
+    return c.free_slots;
 }
 
 /* Picks the worker with the most free slots that runs kind. */
@@ -481,15 +490,14 @@ struct dispatcher *dispatcher_start(struct app *app)
     d->app = app;
     pthread_mutex_init(&d->lock, NULL);
     cond_init_monotonic(&d->wake_cond);
-    pthread_cond_init(&d->queue_cond, NULL);
+    d->push_multi = httpc_multi_new();
 
     pthread_mutex_lock(&d->lock);
     load_workers(d);
     pthread_mutex_unlock(&d->lock);
 
     pthread_create(&d->loop_thread, NULL, dispatch_loop, d);
-    for (int i = 0; i < PUSH_THREAD_COUNT; i++)
-        pthread_create(&d->push_threads[i], NULL, push_thread_main, d);
+    pthread_create(&d->push_thread, NULL, push_thread_main, d);
     return d;
 }
 
@@ -500,11 +508,11 @@ void dispatcher_stop(struct dispatcher *d)
     pthread_mutex_lock(&d->lock);
     d->stopping = 1;
     pthread_cond_broadcast(&d->wake_cond);
-    pthread_cond_broadcast(&d->queue_cond);
+    httpc_multi_wakeup(d->push_multi);
     pthread_mutex_unlock(&d->lock);
     pthread_join(d->loop_thread, NULL);
-    for (int i = 0; i < PUSH_THREAD_COUNT; i++)
-        pthread_join(d->push_threads[i], NULL);
+    pthread_join(d->push_thread, NULL);
+    httpc_multi_free(d->push_multi);
 
     while (d->queue_head) {
         struct push_job *job = d->queue_head;
@@ -527,7 +535,6 @@ void dispatcher_stop(struct dispatcher *d)
     free(d->pushes);
     free(d->missing);
     pthread_cond_destroy(&d->wake_cond);
-    pthread_cond_destroy(&d->queue_cond);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }

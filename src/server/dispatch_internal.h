@@ -1,5 +1,5 @@
 /* State shared by dispatch.c (assignment, liveness, heartbeats) and
- * push.c (the threads that send pushes to workers). */
+ * push.c (the thread that sends pushes to workers). */
 #ifndef TASKRELAY_DISPATCH_INTERNAL_H
 #define TASKRELAY_DISPATCH_INTERNAL_H
 
@@ -7,10 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/httpc.h"
 #include "server/dispatch.h"
 #include "server/task.h"
-
-#define PUSH_THREAD_COUNT 4
 
 /* The dispatcher's view of a worker between heartbeats. */
 struct worker_entry {
@@ -33,7 +32,7 @@ struct push_tracking {
     int64_t task_id;
     int attempt;
     char *worker_id;
-    int inflight;              /* a push thread is sending it now */
+    int inflight;              /* the push thread is sending it now */
     int64_t next_try_mono_ms;  /* when to resend, if not inflight */
     int tries;
 };
@@ -77,10 +76,10 @@ struct dispatcher {
 
     struct push_job *queue_head;
     struct push_job *queue_tail;
-    pthread_cond_t queue_cond;
+    struct httpc_multi *push_multi; /* used by the push thread only */
 
     pthread_t loop_thread;
-    pthread_t push_threads[PUSH_THREAD_COUNT];
+    pthread_t push_thread;
 };
 
 /* Lock held for all of these. */

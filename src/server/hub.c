@@ -1,6 +1,5 @@
 #include "server/hub.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -8,32 +7,120 @@
 
 #include "common/util.h"
 
-/* Readers of one task wait on that task's channel, so an event wakes only
- * the streams that may send it rather than every open stream. */
+/* Parked readers of one task wait in that task's channel, so an event
+ * wakes only the streams that may send it rather than every open stream. */
 #define HUB_CHANNELS 64
+/* How often the keepalive thread looks for idle parked readers. */
+#define IDLE_CHECK_MS 1000
+
+struct parker_list {
+    struct hub_parker *head;
+};
 
 struct hub {
     pthread_mutex_t lock;
-    pthread_cond_t changed; /* any event: streams of all tasks wait here */
-    pthread_cond_t channel_changed[HUB_CHANNELS];
     uint64_t channel_next[HUB_CHANNELS]; /* hub position after the channel's newest event */
+    struct parker_list parked_all;       /* readers of every task */
+    struct parker_list parked[HUB_CHANNELS];
     struct hub_event *ring;
     size_t capacity;
     uint64_t next; /* position of the next event */
     int closed;
     atomic_int readers;
+
+    int64_t idle_wake_ms;
+    pthread_t idle_thread;
+    pthread_cond_t idle_cond; /* signalled on close */
 };
 
-struct hub *hub_new(size_t capacity)
+static size_t channel_of(int64_t task_id)
+{
+    return (size_t)task_id % HUB_CHANNELS;
+}
+
+static struct parker_list *list_of(struct hub *hub, const struct hub_parker *p)
+{
+    return p->task_id > 0 ? &hub->parked[channel_of(p->task_id)] : &hub->parked_all;
+}
+
+static void list_remove(struct parker_list *list, struct hub_parker *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        list->head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->prev = p->next = NULL;
+    p->parked = 0;
+}
+
+/* Moves the parkers of list that match task_id (any, when task_id < 0)
+ * onto *woken. Lock held. */
+static void collect(struct parker_list *list, int64_t task_id, int64_t idle_before_ms,
+                    struct hub_parker **woken)
+{
+    struct hub_parker *p = list->head;
+
+    while (p) {
+        struct hub_parker *next = p->next;
+
+        if ((task_id < 0 || p->task_id == task_id) && p->parked_at_ms <= idle_before_ms) {
+            list_remove(list, p);
+            p->next = *woken;
+            *woken = p;
+        }
+        p = next;
+    }
+}
+
+/* Calls the wake functions of parkers that already left the hub. */
+static void wake_all(struct hub_parker *woken)
+{
+    while (woken) {
+        struct hub_parker *next = woken->next;
+
+        woken->next = NULL;
+        woken->wake(woken->ctx);
+        woken = next;
+    }
+}
+
+/* Wakes readers parked for longer than the keepalive interval. */
+static void *idle_main(void *arg)
+{
+    struct hub *hub = arg;
+    struct timespec deadline;
+
+    pthread_mutex_lock(&hub->lock);
+    while (!hub->closed) {
+        struct hub_parker *woken = NULL;
+        int64_t idle_before_ms;
+
+        mono_deadline_after(&deadline, IDLE_CHECK_MS);
+        pthread_cond_timedwait(&hub->idle_cond, &hub->lock, &deadline);
+        idle_before_ms = mono_ms() - hub->idle_wake_ms;
+        collect(&hub->parked_all, -1, idle_before_ms, &woken);
+        for (int i = 0; i < HUB_CHANNELS; i++)
+            collect(&hub->parked[i], -1, idle_before_ms, &woken);
+        pthread_mutex_unlock(&hub->lock);
+        wake_all(woken);
+        pthread_mutex_lock(&hub->lock);
+    }
+    pthread_mutex_unlock(&hub->lock);
+    return NULL;
+}
+
+struct hub *hub_new(size_t capacity, int64_t idle_wake_ms)
 {
     struct hub *hub = xcalloc(1, sizeof(*hub));
 
     pthread_mutex_init(&hub->lock, NULL);
-    cond_init_monotonic(&hub->changed);
-    for (int i = 0; i < HUB_CHANNELS; i++)
-        cond_init_monotonic(&hub->channel_changed[i]);
+    cond_init_monotonic(&hub->idle_cond);
     hub->ring = xcalloc(capacity, sizeof(*hub->ring));
     hub->capacity = capacity;
+    hub->idle_wake_ms = idle_wake_ms;
+    pthread_create(&hub->idle_thread, NULL, idle_main, hub);
     return hub;
 }
 
@@ -41,12 +128,12 @@ void hub_free(struct hub *hub)
 {
     if (!hub)
         return;
+    hub_close(hub);
+    pthread_join(hub->idle_thread, NULL);
     for (size_t i = 0; i < hub->capacity; i++)
         free(hub->ring[i].data);
     free(hub->ring);
-    for (int i = 0; i < HUB_CHANNELS; i++)
-        pthread_cond_destroy(&hub->channel_changed[i]);
-    pthread_cond_destroy(&hub->changed);
+    pthread_cond_destroy(&hub->idle_cond);
     pthread_mutex_destroy(&hub->lock);
     free(hub);
 }
@@ -54,6 +141,8 @@ void hub_free(struct hub *hub)
 void hub_publish(struct hub *hub, enum hub_event_type type, int64_t seq, int64_t task_id,
                  char *data)
 {
+    struct hub_parker *woken = NULL;
+
     pthread_mutex_lock(&hub->lock);
     struct hub_event *slot = &hub->ring[hub->next % hub->capacity];
 
@@ -64,14 +153,15 @@ void hub_publish(struct hub *hub, enum hub_event_type type, int64_t seq, int64_t
     slot->task_id = task_id;
     slot->data = data;
     hub->next++;
-    pthread_cond_broadcast(&hub->changed);
+    /* Streams of all tasks do not send log output. */
+    if (type != HUB_LOG)
+        collect(&hub->parked_all, -1, INT64_MAX, &woken);
     if (task_id > 0) {
-        size_t channel = (size_t)task_id % HUB_CHANNELS;
-
-        hub->channel_next[channel] = hub->next;
-        pthread_cond_broadcast(&hub->channel_changed[channel]);
+        hub->channel_next[channel_of(task_id)] = hub->next;
+        collect(&hub->parked[channel_of(task_id)], task_id, INT64_MAX, &woken);
     }
     pthread_mutex_unlock(&hub->lock);
+    wake_all(woken);
 }
 
 void hub_reader_add(struct hub *hub)
@@ -99,25 +189,15 @@ uint64_t hub_position(struct hub *hub)
     return position;
 }
 
-int hub_wait(struct hub *hub, uint64_t *position, int64_t task_id, int64_t timeout_ms,
-             struct hub_event **out, size_t *count, int *overrun)
+int hub_take(struct hub *hub, uint64_t *position, int64_t task_id, struct hub_event **out,
+             size_t *count, int *overrun)
 {
-    struct timespec deadline;
     uint64_t oldest;
-    size_t channel = task_id > 0 ? (size_t)task_id % HUB_CHANNELS : 0;
-    pthread_cond_t *cond = task_id > 0 ? &hub->channel_changed[channel] : &hub->changed;
-    const uint64_t *newest = task_id > 0 ? &hub->channel_next[channel] : &hub->next;
 
     *out = NULL;
     *count = 0;
     *overrun = 0;
-    mono_deadline_after(&deadline, timeout_ms);
-
     pthread_mutex_lock(&hub->lock);
-    while (!hub->closed && *newest <= *position) {
-        if (pthread_cond_timedwait(cond, &hub->lock, &deadline) == ETIMEDOUT)
-            break;
-    }
     if (hub->closed) {
         pthread_mutex_unlock(&hub->lock);
         return -1;
@@ -151,12 +231,46 @@ void hub_events_free(struct hub_event *events, size_t count)
     free(events);
 }
 
-void hub_close(struct hub *hub)
+int hub_park(struct hub *hub, struct hub_parker *p, uint64_t position)
+{
+    struct parker_list *list = list_of(hub, p);
+    uint64_t newest;
+
+    pthread_mutex_lock(&hub->lock);
+    newest = p->task_id > 0 ? hub->channel_next[channel_of(p->task_id)] : hub->next;
+    if (hub->closed || newest > position) {
+        pthread_mutex_unlock(&hub->lock);
+        return 1;
+    }
+    p->parked = 1;
+    p->parked_at_ms = mono_ms();
+    p->prev = NULL;
+    p->next = list->head;
+    if (list->head)
+        list->head->prev = p;
+    list->head = p;
+    pthread_mutex_unlock(&hub->lock);
+    return 0;
+}
+
+void hub_unpark(struct hub *hub, struct hub_parker *p)
 {
     pthread_mutex_lock(&hub->lock);
-    hub->closed = 1;
-    pthread_cond_broadcast(&hub->changed);
-    for (int i = 0; i < HUB_CHANNELS; i++)
-        pthread_cond_broadcast(&hub->channel_changed[i]);
+    if (p->parked)
+        list_remove(list_of(hub, p), p);
     pthread_mutex_unlock(&hub->lock);
+}
+
+void hub_close(struct hub *hub)
+{
+    struct hub_parker *woken = NULL;
+
+    pthread_mutex_lock(&hub->lock);
+    hub->closed = 1;
+    collect(&hub->parked_all, -1, INT64_MAX, &woken);
+    for (int i = 0; i < HUB_CHANNELS; i++)
+        collect(&hub->parked[i], -1, INT64_MAX, &woken);
+    pthread_cond_signal(&hub->idle_cond);
+    pthread_mutex_unlock(&hub->lock);
+    wake_all(woken);
 }

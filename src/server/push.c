@@ -1,5 +1,5 @@
-/* The push threads: each sends queued jobs to workers with its own libcurl
- * handle (so connections to a worker are reused) and applies the outcome. */
+/* The push thread: sends queued jobs to workers, many at once over kept-alive
+ * connections (one libcurl multi handle), and applies each outcome. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +35,7 @@ void dispatch_enqueue(struct dispatcher *d, struct push_job *job)
     else
         d->queue_head = job;
     d->queue_tail = job;
-    pthread_cond_signal(&d->queue_cond);
+    httpc_multi_wakeup(d->push_multi);
 }
 
 struct push_job *push_execute_job(struct dispatcher *d, const struct task_record *t,
@@ -209,50 +209,64 @@ static void apply_execute_result(struct dispatcher *d, const struct push_job *jo
     push_rejected(d, job, status == 503, why);
 }
 
-static struct push_job *next_job(struct dispatcher *d)
+static struct push_job *take_job(struct dispatcher *d)
 {
-    while (!d->queue_head && !d->stopping)
-        pthread_cond_wait(&d->queue_cond, &d->lock);
-    if (d->stopping)
-        return NULL;
     struct push_job *job = d->queue_head;
 
-    d->queue_head = job->next;
-    if (!d->queue_head)
-        d->queue_tail = NULL;
+    if (job) {
+        d->queue_head = job->next;
+        if (!d->queue_head)
+            d->queue_tail = NULL;
+    }
     return job;
+}
+
+struct push_call {
+    struct dispatcher *d;
+    struct push_job *job;
+};
+
+static void push_done(void *ctx, int rc, long status, const struct strbuf *response,
+                      const char *err)
+{
+    struct push_call *call = ctx;
+    struct dispatcher *d = call->d;
+    struct push_job *job = call->job;
+
+    pthread_mutex_lock(&d->lock);
+    if (d->stopping)
+        ; /* an aborted push stays unconfirmed; the next start resends it */
+    else if (job->type == PUSH_EXECUTE)
+        apply_execute_result(d, job, rc, status, err, response);
+    else if (rc != HTTPC_OK || status != 200)
+        log_warn("dispatch", "cancel push failed task=%lld worker=%s status=%ld error=\"%s\"; "
+                             "the next heartbeat answer repeats it",
+                 (long long)job->task_id, job->worker_id, status, err);
+    pthread_mutex_unlock(&d->lock);
+    push_job_free(job);
+    free(call);
 }
 
 void *push_thread_main(void *arg)
 {
     struct dispatcher *d = arg;
-    struct httpc *client = httpc_new();
-    struct strbuf response;
     struct push_job *job;
 
-    strbuf_init(&response);
     pthread_mutex_lock(&d->lock);
-    while ((job = next_job(d)) != NULL) {
-        char err[256] = "";
-        long status = 0;
-        int rc;
+    while (!d->stopping) {
+        while ((job = take_job(d)) != NULL) {
+            struct push_call *call = xmalloc(sizeof(*call));
 
+            call->d = d;
+            call->job = job;
+            httpc_multi_add(d->push_multi, "POST", job->url, d->app->config.worker_token,
+                            job->body, strlen(job->body),
+                            (long)d->app->config.dispatch_timeout_ms, push_done, call);
+        }
         pthread_mutex_unlock(&d->lock);
-        rc = httpc_request(client, "POST", job->url, d->app->config.worker_token, NULL,
-                           job->body, strlen(job->body), (long)d->app->config.dispatch_timeout_ms,
-                           &status, &response, err, sizeof(err));
+        httpc_multi_run(d->push_multi, 1000);
         pthread_mutex_lock(&d->lock);
-
-        if (job->type == PUSH_EXECUTE)
-            apply_execute_result(d, job, rc, status, err, &response);
-        else if (rc != HTTPC_OK || status != 200)
-            log_warn("dispatch", "cancel push failed task=%lld worker=%s status=%ld error=\"%s\"; "
-                                 "the next heartbeat answer repeats it",
-                     (long long)job->task_id, job->worker_id, status, err);
-        push_job_free(job);
     }
     pthread_mutex_unlock(&d->lock);
-    strbuf_free(&response);
-    httpc_free(client);
     return NULL;
 }

@@ -12,12 +12,17 @@
 #include "server/auth.h"
 #include "server/dispatch.h"
 #include "server/hub.h"
+#include "server/api.h"
 #include "server/options.h"
 #include "server/router.h"
 
 /* Events kept for live streams; a reader further behind replays from the
  * store instead. */
 #define HUB_CAPACITY 8192
+/* HTTP threads. A durable write blocks its thread for one fdatasync, so
+ * there are more threads than cores: the others keep serving meanwhile,
+ * and their writes join the same commit. */
+#define SERVER_HTTP_THREADS 8
 
 static int make_data_dirs(const char *data_dir)
 {
@@ -81,11 +86,11 @@ int server_main(int argc, char **argv)
         server_options_free(&opts);
         return 1;
     }
-    app.hub = hub_new(HUB_CAPACITY);
+    app.hub = hub_new(HUB_CAPACITY, SSE_KEEPALIVE_MS);
     app.sessions = sessions_new();
     app.dispatcher = dispatcher_start(&app);
 
-    http = httpd_start(app.config.listen, app.config.max_body, router_body_limit, router_handle,
+    http = httpd_start(app.config.listen, SERVER_HTTP_THREADS, app.config.max_body, router_body_limit, router_handle,
                        &app, err, sizeof(err));
     if (!http) {
         fprintf(stderr, "taskrelay server: %s\n", err);

@@ -1,7 +1,11 @@
 /* Server-Sent Events. Each stream first replays, from the store, every
  * task that changed after the client's Last-Event-ID (its newest state
  * once), then relays live events from the hub. Event ids are task event
- * seqs, which only grow, so a reconnecting client misses nothing. */
+ * seqs, which only grow, so a reconnecting client misses nothing.
+ *
+ * The HTTP threads serve many connections each, so a stream never waits
+ * in them: with nothing to send it suspends its connection and parks in
+ * the hub, which resumes the connection when there is. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,10 +19,12 @@
 /* How many changed tasks one replay sends at most; a client further
  * behind gets a "reset" event and reloads. */
 #define REPLAY_LIMIT 10000
-#define KEEPALIVE_MS 15000
 
 struct sse_stream {
     struct app *app;
+    struct MHD_Connection *connection;
+    struct hub_parker parker;
+    int64_t last_send_ms; /* mono_ms() of the last bytes handed to MHD */
     int64_t task_id; /* 0 = all tasks and workers */
     uint64_t hub_position;
     int64_t last_seq; /* highest task event seq sent */
@@ -129,8 +135,8 @@ static void relay_events(struct sse_stream *s, struct hub_event *events, size_t 
     }
 }
 
-/* Blocks until there is something to send (this connection has its own
- * thread). Returns -1 once the server stops. */
+/* Appends what there is to send without waiting. Returns -1 once the
+ * hub is closed. */
 static int fill_pending(struct sse_stream *s)
 {
     struct hub_event *events = NULL;
@@ -142,16 +148,32 @@ static int fill_pending(struct sse_stream *s)
         start_stream(s);
         return 0;
     }
-    if (hub_wait(s->app->hub, &s->hub_position, s->task_id, KEEPALIVE_MS, &events, &count,
-                 &overrun) < 0)
+    if (hub_take(s->app->hub, &s->hub_position, s->task_id, &events, &count, &overrun) < 0)
         return -1;
     if (overrun)
         replay_changes(s);
     relay_events(s, events, count);
     hub_events_free(events, count);
-    if (s->pending.len == 0)
+    if (s->pending.len == 0 && mono_ms() - s->last_send_ms >= SSE_KEEPALIVE_MS)
         strbuf_appendf(&s->pending, ": keepalive\n\n");
     return 0;
+}
+
+static void resume_stream(void *ctx)
+{
+    struct sse_stream *s = ctx;
+
+    MHD_resume_connection(s->connection);
+}
+
+/* Suspends the connection until the hub has something for this stream.
+ * The suspension comes first, so a wake right after parking finds a
+ * suspended connection to resume. */
+static void park_stream(struct sse_stream *s)
+{
+    MHD_suspend_connection(s->connection);
+    if (hub_park(s->app->hub, &s->parker, s->hub_position) != 0)
+        MHD_resume_connection(s->connection);
 }
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -159,17 +181,22 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     struct sse_stream *s = cls;
     size_t n;
 
-    while (s->pending_off >= s->pending.len) {
+    if (s->pending_off >= s->pending.len) {
         strbuf_reset(&s->pending);
         s->pending_off = 0;
         if (s->app->stopping || fill_pending(s) < 0)
             return MHD_CONTENT_READER_END_OF_STREAM;
+        if (s->pending.len == 0) {
+            park_stream(s);
+            return 0;
+        }
     }
     n = s->pending.len - s->pending_off;
     if (n > max)
         n = max;
     memcpy(buf, s->pending.data + s->pending_off, n);
     s->pending_off += n;
+    s->last_send_ms = mono_ms();
     return (ssize_t)n;
 }
 
@@ -177,6 +204,7 @@ static void sse_free(void *cls)
 {
     struct sse_stream *s = cls;
 
+    hub_unpark(s->app->hub, &s->parker);
     hub_reader_remove(s->app->hub);
     strbuf_free(&s->pending);
     free(s);
@@ -208,6 +236,11 @@ void api_stream(struct app *app, struct http_exchange *ex, long long task_id)
     s = xcalloc(1, sizeof(*s));
     hub_reader_add(app->hub);
     s->app = app;
+    s->connection = ex->connection;
+    s->parker.wake = resume_stream;
+    s->parker.ctx = s;
+    s->parker.task_id = task_id;
+    s->last_send_ms = mono_ms();
     s->task_id = task_id;
     s->last_seq = seq;
     strbuf_init(&s->pending);

@@ -171,6 +171,12 @@ struct store_ops {
     int (*worker_set_status)(struct store *store, const char *id, enum worker_status status);
     int (*worker_get)(struct store *store, const char *id, struct worker_record *out);
     int (*worker_list)(struct store *store, struct worker_record **out, size_t *count);
+    /* Calls each(ctx, worker_id, running) for every worker that holds runs,
+     * with the number of its tasks that may still have a process. The id
+     * is valid during the call only. */
+    int (*running_by_worker)(struct store *store,
+                             void (*each)(void *ctx, const char *worker_id, int running),
+                             void *ctx);
 };
 
 struct store {

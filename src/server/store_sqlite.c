@@ -447,4 +447,5 @@ const struct store_ops sqlite_store_ops = {
     .worker_set_status = sq_worker_set_status,
     .worker_get = sq_worker_get,
     .worker_list = sq_worker_list,
+    .running_by_worker = sq_running_by_worker,
 };

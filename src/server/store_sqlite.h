@@ -140,6 +140,9 @@ int64_t sq_insert_event(struct sqlite_store *s, const struct task_record *task,
 /* Writes the mutable fields of task back to its row. Lock held. */
 int sq_save_task(struct sqlite_store *s, const struct task_record *task);
 
+int sq_running_by_worker(struct store *store,
+                         void (*each)(void *ctx, const char *worker_id, int running), void *ctx);
+
 extern const struct store_ops sqlite_store_ops;
 
 /* Operations split across files, gathered in sqlite_store_ops. */

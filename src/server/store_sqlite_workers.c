@@ -162,3 +162,24 @@ int sq_worker_list(struct store *store, struct worker_record **out, size_t *coun
     sq_reader_release(s);
     return rc;
 }
+
+int sq_running_by_worker(struct store *store,
+                         void (*each)(void *ctx, const char *worker_id, int running), void *ctx)
+{
+    struct sqlite_store *s = sq_reader_acquire(sqlite_store_of(store));
+    sqlite3_stmt *stmt = sq_prepare(s, "SELECT worker_id, COUNT(*) FROM tasks "
+                                       "INDEXED BY tasks_with_run WHERE run_active = 1 "
+                                       "GROUP BY worker_id");
+    int rc = STORE_FAILED;
+
+    if (stmt) {
+        int step;
+
+        while ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+            each(ctx, (const char *)sqlite3_column_text(stmt, 0), sqlite3_column_int(stmt, 1));
+        rc = step == SQLITE_DONE ? STORE_OK : STORE_FAILED;
+        sq_done(stmt);
+    }
+    sq_reader_release(s);
+    return rc;
+}

@@ -28,6 +28,9 @@
 
 /* How long the outbox may take to drain after the last run ended. */
 #define SHUTDOWN_FLUSH_MS 5000
+/* The worker's endpoints answer at once (the supervisor does the work),
+ * so two HTTP threads serve the server and local clients. */
+#define WORKER_HTTP_THREADS 2
 
 /* An empty handler, so that SIGTERM and SIGINT are not ignored when the
  * worker is PID 1 of a PID namespace (the kernel drops signals to such a
@@ -135,7 +138,7 @@ static int start_parts(struct worker_parts *w, char *err, size_t err_len)
         return -1;
 
     w->app = (struct worker_http_app){.config = &w->config, .table = w->table, .sup = w->sup};
-    w->httpd = httpd_start(w->config.listen, (size_t)w->config.max_body, NULL, worker_http_handle,
+    w->httpd = httpd_start(w->config.listen, WORKER_HTTP_THREADS, (size_t)w->config.max_body, NULL, worker_http_handle,
                            &w->app, err, err_len);
     if (!w->httpd)
         return -1;
