@@ -229,6 +229,11 @@ struct httpd *httpd_start(const char *listen, unsigned int thread_count, size_t 
     unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                          MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *info;
+    /* One thread is the daemon's own; a pool only from two threads up. */
+    struct MHD_OptionItem pool[] = {
+        {thread_count > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, thread_count, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
 
     memset(&addr, 0, sizeof(addr));
     if (resolve_listen(listen, &addr, err, err_len) < 0)
@@ -246,7 +251,7 @@ struct httpd *httpd_start(const char *listen, unsigned int thread_count, size_t 
         log_library_message, NULL, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)4096, MHD_OPTION_THREAD_POOL_SIZE, thread_count, MHD_OPTION_END);
+        (unsigned int)4096, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
     if (!server->daemon) {
         snprintf(err, err_len, "cannot listen on %s: the address is invalid or in use", listen);
         free(server);

@@ -370,7 +370,8 @@ struct store *store_sqlite_open(const char *path, char *err, size_t err_len)
 
     /* Commits do not sync here: store_durable.c syncs the WAL outside the
      * lock, for several commits at once, and checkpoints on its own. */
-    if (sq_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
+    if (sq_exec(s, "PRAGMA page_size = 1024") < 0 ||
+        sq_exec(s, "PRAGMA journal_mode = WAL") < 0 ||
         sq_exec(s, "PRAGMA synchronous = OFF") < 0 ||
         sq_exec(s, "PRAGMA wal_autocheckpoint = 0") < 0 ||
         sq_exec(s, "PRAGMA foreign_keys = ON") < 0) {
