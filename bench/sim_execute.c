@@ -16,6 +16,10 @@
 
 /* /execute bodies are small; a larger one is a protocol error here. */
 #define SIM_BODY_LIMIT (64 * 1024)
+/* libmicrohttpd's memory per connection for the request head, the reply
+ * head and the read buffer; the body reaches the handler in pieces. The
+ * default of 32 KiB is zeroed again between requests. */
+#define SIM_POOL_LEN 8192
 
 /* A connection's request body, kept across its keep-alive requests so a
  * request needs no allocation of its own. */
@@ -233,7 +237,8 @@ int sim_execute_start(struct sim_worker *worker, char *err, size_t err_len)
     worker->daemon = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, worker,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, NULL, MHD_OPTION_END);
+        on_connection, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SIM_POOL_LEN,
+        MHD_OPTION_END);
     if (!worker->daemon) {
         snprintf(err, err_len, "cannot listen on 127.0.0.1 for worker %s", worker->id);
         return -1;
