@@ -60,8 +60,8 @@ static void send_next(struct creation *c, struct http_post *post)
     }
 }
 
-/* A creator whose create failed stops, as a blocking client would; the
- * others go on. */
+/* A creator whose create failed stops, as a blocking client would, and
+ * the others go on. */
 static void on_create_done(struct http_post *post)
 {
     struct creation *c = post->owner;

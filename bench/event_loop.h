@@ -14,7 +14,7 @@ struct event_loop;
  * the descriptor, because its owner still has buffered work, else 0. */
 typedef int (*event_loop_ready_fn)(void *arg, uint32_t events);
 
-/* One watched descriptor; the owner embeds it and keeps it alive until
+/* One watched descriptor. The owner embeds it and keeps it alive until
  * the descriptor is removed or the loop is freed. */
 struct event_watch {
     int fd; /* -1 when not watched */
@@ -33,9 +33,9 @@ void event_loop_free(struct event_loop *loop);
  * or -1 with errno set. */
 int event_loop_add(struct event_loop *loop, struct event_watch *watch, int fd, uint32_t events,
                    event_loop_ready_fn on_ready, void *arg);
-/* Changes the events; costs no system call when they are unchanged. */
+/* Changes the events, with no system call when they are unchanged. */
 int event_loop_modify(struct event_loop *loop, struct event_watch *watch, uint32_t events);
-/* Stops watching; call before closing the descriptor. */
+/* Stops watching. Call it before closing the descriptor. */
 void event_loop_remove(struct event_loop *loop, struct event_watch *watch);
 
 /* Waits up to max_wait_ms (-1: no limit) for ready descriptors or a wake,

@@ -16,7 +16,7 @@
 #include "common/util.h"
 #include "http_chunked.h"
 
-/* Longest response head (status line and header fields) accepted. */
+/* Maximum length of a response head (status line and header fields). */
 #define HEAD_MAX_LEN 8192
 /* Bytes read per recv call. */
 #define READ_CHUNK_LEN 16384
@@ -24,9 +24,9 @@
 #define REQUEST_HEAD_SLACK 256
 #define TIMEOUT_SCAN_NS (100LL * 1000000)
 
-/* One TCP connection to the server; the slots are reused and freed only
- * with the client, so an epoll event that arrives after a close still
- * points at valid memory. */
+/* One TCP connection to the server. Slots are reused and freed only with
+ * the client, so an epoll event that arrives after a close still points
+ * at valid memory. */
 struct http_conn {
     struct http_client *client;
     struct event_watch watch; /* watch.fd is the socket, -1 when closed */
@@ -283,7 +283,7 @@ static int parse_head(struct http_conn *conn, const char **problem)
             conn->close_after = value_has(value, value_len, "close");
         line = eol ? eol + 1 : end;
     }
-    /* RFC 9112 section 6.3: these have no body whatever the fields say. */
+    /* RFC 9112 section 6.3: these have no body whatever the fields contain. */
     if (conn->status == 204 || conn->status == 304)
         conn->body_left_len = 0;
     if (conn->chunked)
@@ -291,7 +291,7 @@ static int parse_head(struct http_conn *conn, const char **problem)
     return 0;
 }
 
-/* Takes response head bytes; returns how many of data it consumed, or -1
+/* Takes response head bytes. Returns how many of data it consumed, or -1
  * with a message. Sets head_done once the empty line came. */
 static long take_head(struct http_conn *conn, const char *data, size_t len,
                       const char **problem)
@@ -322,7 +322,7 @@ static long take_head(struct http_conn *conn, const char *data, size_t len,
     return (long)(head_end - old_len);
 }
 
-/* Takes body bytes; returns 1 when the response is complete, 0 when more
+/* Takes body bytes. Returns 1 when the response is complete, 0 when more
  * is needed, -1 on a malformed chunked body. *extra is set when bytes
  * follow the response. */
 static int take_body(struct http_conn *conn, char *data, size_t len, int *extra)
@@ -350,7 +350,7 @@ static int take_body(struct http_conn *conn, char *data, size_t len, int *extra)
     return conn->body_left_len == 0;
 }
 
-/* Feeds received bytes to the parser; finishes the request when the
+/* Feeds received bytes to the parser and finishes the request when the
  * response is complete. */
 static void take_bytes(struct http_conn *conn, char *data, size_t len)
 {
@@ -413,8 +413,8 @@ static void read_response(struct http_conn *conn)
     }
 }
 
-/* Writes what is left of the request; waits for writability or for the
- * response. */
+/* Writes what is left of the request, then waits for writability or for
+ * the response. */
 static void write_request(struct http_conn *conn)
 {
     struct http_post *post = conn->post;
@@ -446,7 +446,7 @@ static int on_conn_ready(void *arg, uint32_t events)
 
     if (!conn->post) {
         /* An idle connection is readable only when the server closed it
-         * or sent bytes nobody asked for. */
+         * or sent bytes that no request expects. */
         if (events)
             close_conn(conn);
         return 0;

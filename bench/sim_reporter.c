@@ -31,7 +31,7 @@ static const char *report_action(enum sim_report_kind kind)
     return "unknown";
 }
 
-/* Writes the URL and body of the run's next report; the seq is taken
+/* Writes the path and body of the run's next report. The seq is taken
  * here, so reports of one run carry 1, 2, 3 in the order they are sent. */
 static void build_report(struct sim_run *run, enum sim_report_kind kind)
 {
@@ -101,10 +101,10 @@ void sim_reporter_begin(struct sim_run *run)
     send_report(run, SIM_REPORT_START);
 }
 
-/* Takes the next step after a report of run was answered; accepted says
- * whether the server answered 2xx. A failed report is counted, logged at
- * debug level and not retried, because a benchmark run that loses reports
- * is invalid anyway and shows it in its error count. */
+/* Takes the next step after the response to a report of run. accepted is
+ * 1 for a 2xx status. A failed report is counted, logged at debug level
+ * and not retried, because a benchmark run that loses reports is invalid
+ * anyway and shows it in its error count. */
 static void advance_run(struct sim_run *run, int accepted)
 {
     struct sim_fleet *fleet = run->worker->fleet;
@@ -208,8 +208,8 @@ static void finish_heartbeat(struct sim_worker *worker)
     }
 }
 
-/* Sends the registration a 404 to a heartbeat asks for, on the heartbeat's
- * handle. Returns 0 when it went out. */
+/* Sends the registration that a 404 to a heartbeat requests, with the
+ * heartbeat's request slot. Returns 0 when it went out. */
 static int send_registration(struct sim_worker *worker)
 {
     const struct sim_fleet_config *config = &worker->fleet->config;
@@ -285,8 +285,8 @@ static void begin_heartbeats(struct sim_fleet *fleet)
     }
 }
 
-/* Sends the complete report of every held run whose start was answered;
- * runs still starting send it when their start is answered. */
+/* Sends the complete report of every held run whose start report got its
+ * response. Runs still starting send it when that response comes. */
 static void release_held_runs(struct sim_fleet *fleet)
 {
     for (int w = 0; w < fleet->worker_count; w++) {

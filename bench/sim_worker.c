@@ -58,7 +58,7 @@ void sim_fleet_apply_registration(struct sim_fleet *fleet, const char *answer)
 
 /* Sends a report from a thread other than the loop's, once the worker's
  * heartbeat gate is open, and keeps the gate from closing while it is on
- * the wire. Returns 0 on a 2xx answer. */
+ * the wire. Returns 0 on a 2xx response. */
 static int send_outside_report(struct sim_worker *worker, struct httpc *client,
                                int64_t task_id, const char *action, const char *body, char *err,
                                size_t err_len)

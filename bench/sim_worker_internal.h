@@ -1,7 +1,7 @@
 /* Shared state of the simulated workers, between the fleet's API
  * (sim_worker.c), their /execute servers (sim_execute.c) and the reporting
  * loop (sim_reporter.c). One loop thread serves every worker's /execute
- * and sends every report and heartbeat; callers of the public API run in
+ * and sends every report and heartbeat. Callers of the public API run in
  * other threads. */
 #ifndef TASKRELAY_BENCH_SIM_WORKER_INTERNAL_H
 #define TASKRELAY_BENCH_SIM_WORKER_INTERNAL_H
@@ -18,9 +18,9 @@ enum sim_run_state {
     SIM_RUN_FREE,
     SIM_RUN_REPORTING, /* /execute accepted; its reports are being sent */
     SIM_RUN_HELD,      /* started, waiting for sim_fleet_release_held */
-    /* The complete report is sent and not yet answered. Like a run of the
-     * real worker whose program ended, it no longer takes a slot, and
-     * heartbeats list it as "finished". */
+    /* The complete report is sent and its response has not come yet. Like
+     * a run of the real worker whose program ended, it no longer takes a
+     * slot, and heartbeats list it as "finished". */
     SIM_RUN_FINISHING,
 };
 
@@ -51,7 +51,7 @@ struct sim_run {
 
 /* A worker's heartbeat: reports and heartbeats of one worker are never on
  * the wire at once, so the runs a heartbeat lists are exactly what the
- * server has been told. Without that, a start report could overtake a
+ * server has received. Without that, a start report could overtake a
  * heartbeat that does not list the run yet, and the server would count
  * the run as missing. */
 enum sim_heartbeat_state {
@@ -125,7 +125,7 @@ void sim_execute_stop(struct sim_worker *worker);
 int sim_worker_register(struct sim_worker *worker, struct httpc *client, char *err,
                         size_t err_len);
 
-/* Parses heartbeat_interval_ms out of a registration answer and applies
+/* Parses heartbeat_interval_ms out of a registration response and applies
  * it when it is a positive integer. */
 void sim_fleet_apply_registration(struct sim_fleet *fleet, const char *answer);
 
