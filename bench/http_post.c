@@ -20,8 +20,10 @@
 #define HEAD_MAX_LEN 8192
 /* Bytes read per recv call. */
 #define READ_CHUNK_LEN 16384
-/* Bytes of the request line and header fields besides path and token. */
+/* Bytes of the request line and header fields besides path, host and
+ * token, and the longest path a request may have. */
 #define REQUEST_HEAD_SLACK 256
+#define REQUEST_PATH_MAX_LEN 512
 #define TIMEOUT_SCAN_NS (100LL * 1000000)
 
 /* One TCP connection to the server. Slots are reused and freed only with
@@ -544,7 +546,7 @@ void http_post_init(struct http_post *post, struct http_client *client, size_t m
     post->on_done = on_done;
     post->owner = owner;
     post->request_cap = REQUEST_HEAD_SLACK + sizeof(client->host) + strlen(client->token) +
-                        512 + max_body_len;
+                        REQUEST_PATH_MAX_LEN + max_body_len;
     post->request = xmalloc(post->request_cap);
 }
 
