@@ -25,11 +25,12 @@ int bench_kind_counts(struct httpc *client, const struct bench_target *target,
                       const char *kind, int64_t *completed_count, int64_t *failed_count,
                       char *err, size_t err_len);
 
-/* Creates count tasks of kind over creator_count connections at once, each
- * a thread that sends one request after the other, and stops early at
- * deadline_ns (bench_now_ns clock). Sets *created_count to the tasks the
- * server acknowledged. Returns 0 when all were created, -1 with the first
- * error in err otherwise. */
+/* Creates count tasks of kind with creator_count requests in flight, each
+ * on its own keep-alive connection and each sent as soon as the previous
+ * one on that connection got its 201, all from the calling thread.
+ * Stops early at deadline_ns (bench_now_ns clock). Sets *created_count to
+ * the tasks the server acknowledged. Returns 0 when all were created, -1
+ * with the first error in err otherwise. */
 int bench_create_parallel(const struct bench_target *target, const char *kind, int64_t count,
                           int creator_count, int64_t deadline_ns, int64_t *created_count,
                           char *err, size_t err_len);

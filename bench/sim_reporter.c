@@ -1,262 +1,382 @@
-/* The reporting side of the simulated workers: one reporter thread per
- * slot sends each run's reports, and one thread sends every worker's
- * heartbeats. */
+/* The reporting side of the simulated workers: one loop thread sends each
+ * run's start, progress and complete reports one after the other, for
+ * many runs at once over keep-alive connections, and every worker's
+ * heartbeats. The same thread serves /execute (sim_execute.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "common/httpc.h"
+#include "bench_stats.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "sim_worker_internal.h"
 
-static void deadline_in_ms(struct timespec *until, long ms)
+/* The loop wakes at least this often to notice a stop. */
+#define LOOP_MAX_WAIT_MS 100
+#define REPORT_TIMEOUT_MS 10000
+
+static void try_send_heartbeat(struct sim_worker *worker);
+static void on_report_done(struct http_post *post);
+
+static const char *report_action(enum sim_report_kind kind)
 {
-    clock_gettime(CLOCK_REALTIME, until);
-    until->tv_nsec += ms * 1000000L;
-    until->tv_sec += until->tv_nsec / 1000000000L;
-    until->tv_nsec %= 1000000000L;
-}
-
-/* Takes a queued run, or returns NULL once the fleet stops. */
-static struct sim_run *take_queued(struct sim_worker *worker)
-{
-    struct sim_fleet *fleet = worker->fleet;
-    struct sim_run *taken = NULL;
-
-    pthread_mutex_lock(&worker->lock);
-    while (!taken && !atomic_load(&fleet->stopping)) {
-        for (int i = 0; i < fleet->config.slots && !taken; i++) {
-            if (worker->runs[i].state == SIM_RUN_QUEUED)
-                taken = &worker->runs[i];
-        }
-        if (taken) {
-            taken->state = SIM_RUN_REPORTING;
-            break;
-        }
-        struct timespec until;
-
-        deadline_in_ms(&until, 100);
-        pthread_cond_timedwait(&worker->queued_cond, &worker->lock, &until);
+    switch (kind) {
+    case SIM_REPORT_START:
+        return "start";
+    case SIM_REPORT_PROGRESS:
+        return "progress";
+    case SIM_REPORT_COMPLETE:
+        return "complete";
     }
-    pthread_mutex_unlock(&worker->lock);
-    return taken;
+    return "unknown";
 }
 
-static void set_run_state(struct sim_worker *worker, struct sim_run *run,
-                          enum sim_run_state state)
+/* Writes the path and body of the run's next report. The seq is taken
+ * here, so reports of one run carry 1, 2, 3 in the order they are sent. */
+static void build_report(struct sim_run *run, enum sim_report_kind kind)
 {
-    pthread_mutex_lock(&worker->lock);
+    const struct sim_worker *worker = run->worker;
+    int seq = atomic_fetch_add(&run->seq, 1) + 1;
+    int len = 0;
+
+    run->report = kind;
+    snprintf(run->path, sizeof(run->path), "/api/v1/tasks/%lld/%s", (long long)run->task_id,
+             report_action(kind));
+    switch (kind) {
+    case SIM_REPORT_START:
+        len = snprintf(run->body, sizeof(run->body),
+                       "{\"worker_id\":\"%s\",\"attempt\":%d,\"seq\":%d}", worker->id,
+                       run->attempt, seq);
+        break;
+    case SIM_REPORT_PROGRESS:
+        len = snprintf(run->body, sizeof(run->body),
+                       "{\"worker_id\":\"%s\",\"attempt\":%d,\"seq\":%d,\"progress\":50,"
+                       "\"message\":\"half way\"}",
+                       worker->id, run->attempt, seq);
+        break;
+    case SIM_REPORT_COMPLETE:
+        len = snprintf(run->body, sizeof(run->body),
+                       "{\"worker_id\":\"%s\",\"attempt\":%d,\"seq\":%d,"
+                       "\"status\":\"completed\",\"error\":null,\"result\":null,"
+                       "\"log_tail\":null,\"exit_code\":0,\"lost\":false}",
+                       worker->id, run->attempt, seq);
+        break;
+    }
+    run->body_len = (size_t)len;
+}
+
+static void put_on_wire(struct sim_run *run)
+{
+    struct sim_worker *worker = run->worker;
+
+    run->waiting = 0;
+    /* Counted first: a failure on the wire calls on_report_done at once. */
+    worker->in_flight++;
+    if (http_post_send(&run->post, run->path, run->body, run->body_len, REPORT_TIMEOUT_MS) < 0)
+        on_report_done(&run->post);
+}
+
+static void set_run_state(struct sim_run *run, enum sim_run_state state)
+{
+    pthread_mutex_lock(&run->worker->lock);
     run->state = state;
-    pthread_mutex_unlock(&worker->lock);
+    pthread_mutex_unlock(&run->worker->lock);
 }
 
-static void count_report(struct sim_fleet *fleet, int64_t *counter)
+/* Sends the run's next report now, or after the worker's due heartbeat. */
+static void send_report(struct sim_run *run, enum sim_report_kind kind)
 {
-    pthread_mutex_lock(&fleet->lock);
-    (*counter)++;
-    pthread_cond_broadcast(&fleet->changed_cond);
-    pthread_mutex_unlock(&fleet->lock);
-}
-
-/* Sends one report; a failure is counted, logged at debug level and not
- * retried, because a benchmark run that loses reports is invalid anyway
- * and shows it in its error count. Returns 0 on success. */
-static int report(struct sim_worker *worker, struct httpc *client, struct sim_run *run,
-                  const char *action, const char *body)
-{
-    char err[512];
-
-    if (sim_worker_send_report(worker, client, run->task_id, action, body, err, sizeof(err)) ==
-        0)
-        return 0;
-    sim_fleet_count_error(worker->fleet);
-    log_debug("bench", "report failed worker=%s task=%lld: %s", worker->id,
-              (long long)run->task_id, err);
-    return -1;
-}
-
-static void wait_released(struct sim_fleet *fleet)
-{
-    pthread_mutex_lock(&fleet->lock);
-    while (!fleet->released && !atomic_load(&fleet->stopping)) {
-        struct timespec until;
-
-        deadline_in_ms(&until, 100);
-        pthread_cond_timedwait(&fleet->changed_cond, &fleet->lock, &until);
+    build_report(run, kind);
+    if (kind == SIM_REPORT_COMPLETE)
+        set_run_state(run, SIM_RUN_FINISHING);
+    if (run->worker->heartbeat_state != SIM_HEARTBEAT_IDLE) {
+        run->waiting = 1;
+        return;
     }
-    pthread_mutex_unlock(&fleet->lock);
+    put_on_wire(run);
 }
 
-static void run_reports(struct sim_worker *worker, struct httpc *client, struct sim_run *run)
+void sim_reporter_begin(struct sim_run *run)
 {
-    struct sim_fleet *fleet = worker->fleet;
-    char body[512];
+    send_report(run, SIM_REPORT_START);
+}
 
-    snprintf(body, sizeof(body), "{\"worker_id\":\"%s\",\"attempt\":%d,\"seq\":%d}",
-             worker->id, run->attempt, atomic_fetch_add(&run->seq, 1) + 1);
-    int started = report(worker, client, run, "start", body) == 0;
+/* Takes the next step after the response to a report of run. accepted is
+ * 1 for a 2xx status. A failed report is counted, logged at debug level
+ * and not retried, because a benchmark run that loses reports is invalid
+ * anyway and shows it in its error count. */
+static void advance_run(struct sim_run *run, int accepted)
+{
+    struct sim_fleet *fleet = run->worker->fleet;
 
-    /* A held run is marked before it counts as started, so a caller that
-     * waited for the started count finds it in sim_fleet_held_tasks. */
-    if (fleet->config.mode == SIM_MODE_HOLD)
-        set_run_state(worker, run, SIM_RUN_HELD);
-    if (started)
-        count_report(fleet, &fleet->started_count);
-
-    if (fleet->config.mode == SIM_MODE_HOLD) {
-        wait_released(fleet);
-        if (atomic_load(&fleet->stopping))
+    switch (run->report) {
+    case SIM_REPORT_START:
+        if (fleet->config.mode == SIM_MODE_HOLD) {
+            /* Marked before it counts as started, so a caller that waited
+             * for the started count finds it in sim_fleet_held_tasks. */
+            set_run_state(run, SIM_RUN_HELD);
+            if (accepted)
+                sim_fleet_count(fleet, &fleet->started_count, &fleet->started_goal);
+            if (atomic_load(&fleet->released))
+                send_report(run, SIM_REPORT_COMPLETE);
             return;
-    } else {
-        snprintf(body, sizeof(body),
-                 "{\"worker_id\":\"%s\",\"attempt\":%d,\"seq\":%d,\"progress\":50,"
-                 "\"message\":\"half way\"}",
-                 worker->id, run->attempt, atomic_fetch_add(&run->seq, 1) + 1);
-        report(worker, client, run, "progress", body);
+        }
+        if (accepted)
+            sim_fleet_count(fleet, &fleet->started_count, &fleet->started_goal);
+        send_report(run, SIM_REPORT_PROGRESS);
+        return;
+    case SIM_REPORT_PROGRESS:
+        send_report(run, SIM_REPORT_COMPLETE);
+        return;
+    case SIM_REPORT_COMPLETE:
+        if (accepted)
+            sim_fleet_count(fleet, &fleet->completed_count, &fleet->completed_goal);
+        set_run_state(run, SIM_RUN_FREE);
+        return;
     }
-
-    snprintf(body, sizeof(body),
-             "{\"worker_id\":\"%s\",\"attempt\":%d,\"seq\":%d,\"status\":\"completed\","
-             "\"error\":null,\"result\":null,\"log_tail\":null,\"exit_code\":0,"
-             "\"lost\":false}",
-             worker->id, run->attempt, atomic_fetch_add(&run->seq, 1) + 1);
-    if (report(worker, client, run, "complete", body) == 0)
-        count_report(fleet, &fleet->completed_count);
 }
 
-static void *reporter_main(void *arg)
+static void on_report_done(struct http_post *post)
 {
-    struct sim_worker *worker = arg;
-    struct httpc *client = httpc_new();
-    struct sim_run *run;
+    struct sim_run *run = post->owner;
+    struct sim_worker *worker = run->worker;
+    int accepted = post->status >= 200 && post->status <= 299;
 
-    while ((run = take_queued(worker)) != NULL) {
-        run_reports(worker, client, run);
-        set_run_state(worker, run, SIM_RUN_FREE);
+    worker->in_flight--;
+    if (!accepted) {
+        sim_fleet_count_error(worker->fleet);
+        log_debug("bench", "%s report failed worker=%s task=%lld status=%d: %s%.200s",
+                  report_action(run->report), worker->id, (long long)run->task_id,
+                  post->status, post->error, post->response);
     }
-    httpc_free(client);
-    return NULL;
+    advance_run(run, accepted);
+    try_send_heartbeat(worker);
 }
 
-/* Builds the heartbeat body from the worker's runs. A queued run is listed
- * too: the server expects it as dispatched. */
-static char *heartbeat_body(struct sim_worker *worker)
+/* Writes the heartbeat body: every run that is not free, a run whose
+ * reports are still going out included, because the server counts it as
+ * dispatched. free_slots counts the runs that take a slot. */
+static size_t build_heartbeat(struct sim_worker *worker)
 {
-    struct strbuf body;
     int slots = worker->fleet->config.slots;
+    char *out = worker->heartbeat_body;
+    size_t cap = worker->heartbeat_body_cap;
+    size_t len = (size_t)snprintf(out, cap, "{\"runs\":[");
+    int listed = 0;
     int used = 0;
 
-    strbuf_init(&body);
-    strbuf_append(&body, "{\"runs\":[", 9);
     pthread_mutex_lock(&worker->lock);
-    for (int i = 0; i < slots; i++) {
+    for (int i = 0; i < worker->run_count; i++) {
         const struct sim_run *run = &worker->runs[i];
+        int finishing = run->state == SIM_RUN_FINISHING;
 
         if (run->state == SIM_RUN_FREE)
             continue;
-        strbuf_appendf(&body, "%s{\"task_id\":%lld,\"attempt\":%d,\"state\":\"running\"}",
-                       used ? "," : "", (long long)run->task_id, run->attempt);
-        used++;
+        len += (size_t)snprintf(out + len, cap - len,
+                                "%s{\"task_id\":%lld,\"attempt\":%d,\"state\":\"%s\"}",
+                                listed ? "," : "", (long long)run->task_id, run->attempt,
+                                finishing ? "finished" : "running");
+        listed++;
+        used += !finishing;
     }
     pthread_mutex_unlock(&worker->lock);
-    strbuf_appendf(&body, "],\"slots\":%d,\"free_slots\":%d}", slots, slots - used);
-
-    char *text = xstrdup(body.data);
-    strbuf_free(&body);
-    return text;
+    len += (size_t)snprintf(out + len, cap - len, "],\"slots\":%d,\"free_slots\":%d}", slots,
+                            slots - used);
+    return len;
 }
 
-static void send_heartbeat(struct sim_worker *worker, struct httpc *client)
+static void heartbeat_failed(struct sim_worker *worker, const char *what, int status)
+{
+    sim_fleet_count_error(worker->fleet);
+    log_warn("bench", "%s failed worker=%s status=%d: %s", what, worker->id, status,
+             worker->heartbeat.error);
+}
+
+/* Reopens the gate after a heartbeat and sends the reports it held. */
+static void finish_heartbeat(struct sim_worker *worker)
+{
+    worker->heartbeat_state = SIM_HEARTBEAT_IDLE;
+    worker->registering = 0;
+    pthread_mutex_lock(&worker->lock);
+    worker->gate_closed = 0;
+    pthread_cond_broadcast(&worker->gate_cond);
+    pthread_mutex_unlock(&worker->lock);
+
+    for (int i = 0; i < worker->run_count; i++) {
+        if (worker->runs[i].waiting)
+            put_on_wire(&worker->runs[i]);
+    }
+}
+
+/* Sends the registration that a 404 to a heartbeat requests, with the
+ * heartbeat's request slot. Returns 0 when it went out. */
+static int send_registration(struct sim_worker *worker)
 {
     const struct sim_fleet_config *config = &worker->fleet->config;
-    char url[512];
-    char err[512];
-    struct strbuf response;
-    long status = 0;
-    char *body;
-    int rc;
+    int len;
 
-    strbuf_init(&response);
-    snprintf(url, sizeof(url), "%s/api/v1/workers/%s/heartbeat", config->server_url,
-             worker->id);
-
-    pthread_rwlock_wrlock(&worker->report_lock);
-    body = heartbeat_body(worker);
-    rc = httpc_request(client, "POST", url, config->worker_token, NULL, body, strlen(body),
-                       10000, &status, &response, err, sizeof(err));
-    pthread_rwlock_unlock(&worker->report_lock);
-
-    if (rc == HTTPC_OK && status == 404)
-        rc = sim_worker_register(worker, client, err, sizeof(err));
-    else if (rc == HTTPC_OK && status != 200)
-        rc = -1;
-    if (rc != HTTPC_OK) {
-        sim_fleet_count_error(worker->fleet);
-        log_warn("bench", "heartbeat failed worker=%s status=%ld", worker->id, status);
-    }
-    free(body);
-    strbuf_free(&response);
+    len = snprintf(worker->heartbeat_body, worker->heartbeat_body_cap,
+                   "{\"worker_id\":\"%s\",\"url\":\"%s\",\"slots\":%d,\"kinds\":[\"%s\"],"
+                   "\"version\":\"bench\"}",
+                   worker->id, worker->url, config->slots, config->kind);
+    worker->registering = 1;
+    return http_post_send(&worker->heartbeat, "/api/v1/workers/register",
+                          worker->heartbeat_body, (size_t)len, REPORT_TIMEOUT_MS);
 }
 
-static void *heartbeat_main(void *arg)
+static void on_heartbeat_done(struct http_post *post)
 {
-    struct sim_fleet *fleet = arg;
-    struct httpc *client = httpc_new();
-    int64_t next_ms = mono_ms() + fleet->heartbeat_interval_ms;
+    struct sim_worker *worker = post->owner;
 
-    while (!atomic_load(&fleet->stopping)) {
-        if (mono_ms() < next_ms) {
-            sleep_ms(20);
-            continue;
-        }
-        for (int i = 0; i < fleet->worker_count; i++)
-            send_heartbeat(&fleet->workers[i], client);
-        next_ms += fleet->heartbeat_interval_ms;
+    if (worker->registering) {
+        if (post->status == 200)
+            sim_fleet_apply_registration(worker->fleet, post->response);
+        else
+            heartbeat_failed(worker, "registration", post->status);
+    } else if (post->status == 404) {
+        if (send_registration(worker) == 0)
+            return;
+        heartbeat_failed(worker, "registration", 0);
+    } else if (post->status != 200) {
+        heartbeat_failed(worker, "heartbeat", post->status);
     }
-    httpc_free(client);
-    return NULL;
+    finish_heartbeat(worker);
 }
 
-int sim_reporters_start(struct sim_fleet *fleet, char *err, size_t err_len)
+/* Sends a due heartbeat once none of the worker's reports is on the wire,
+ * neither from the loop nor from sim_fleet_report_progress. */
+static void try_send_heartbeat(struct sim_worker *worker)
+{
+    int outside_in_flight;
+    size_t len;
+
+    if (worker->heartbeat_state != SIM_HEARTBEAT_DUE || worker->in_flight > 0)
+        return;
+    pthread_mutex_lock(&worker->lock);
+    outside_in_flight = worker->outside_in_flight;
+    pthread_mutex_unlock(&worker->lock);
+    if (outside_in_flight > 0)
+        return;
+
+    len = build_heartbeat(worker);
+    snprintf(worker->heartbeat_path, sizeof(worker->heartbeat_path),
+             "/api/v1/workers/%s/heartbeat", worker->id);
+    worker->heartbeat_state = SIM_HEARTBEAT_SENDING;
+    if (http_post_send(&worker->heartbeat, worker->heartbeat_path, worker->heartbeat_body, len,
+                       REPORT_TIMEOUT_MS) < 0) {
+        heartbeat_failed(worker, "heartbeat", 0);
+        finish_heartbeat(worker);
+    }
+}
+
+/* Closes every worker's gate for its heartbeat. */
+static void begin_heartbeats(struct sim_fleet *fleet)
 {
     for (int w = 0; w < fleet->worker_count; w++) {
         struct sim_worker *worker = &fleet->workers[w];
 
-        worker->reporters = xcalloc((size_t)fleet->config.slots, sizeof(*worker->reporters));
-        for (int i = 0; i < fleet->config.slots; i++) {
-            if (pthread_create(&worker->reporters[i], NULL, reporter_main, worker) != 0) {
-                snprintf(err, err_len, "cannot start reporter thread %d of worker %s", i,
-                         worker->id);
-                return -1;
-            }
-            worker->reporter_count = i + 1;
+        if (worker->heartbeat_state != SIM_HEARTBEAT_IDLE)
+            continue;
+        worker->heartbeat_state = SIM_HEARTBEAT_DUE;
+        pthread_mutex_lock(&worker->lock);
+        worker->gate_closed = 1;
+        pthread_mutex_unlock(&worker->lock);
+        try_send_heartbeat(worker);
+    }
+}
+
+/* Sends the complete report of every held run whose start report got its
+ * response. Runs still starting send it when that response comes. */
+static void release_held_runs(struct sim_fleet *fleet)
+{
+    for (int w = 0; w < fleet->worker_count; w++) {
+        struct sim_worker *worker = &fleet->workers[w];
+
+        for (int i = 0; i < worker->run_count; i++) {
+            struct sim_run *run = &worker->runs[i];
+
+            if (run->state == SIM_RUN_HELD && run->report == SIM_REPORT_START)
+                send_report(run, SIM_REPORT_COMPLETE);
         }
     }
-    if (pthread_create(&fleet->heartbeat_thread, NULL, heartbeat_main, fleet) != 0) {
-        snprintf(err, err_len, "cannot start the heartbeat thread");
+}
+
+static void *loop_main(void *arg)
+{
+    struct sim_fleet *fleet = arg;
+    int64_t next_heartbeat_ms = mono_ms() + atomic_load(&fleet->heartbeat_interval_ms);
+    int release_handled = 0;
+
+    while (!atomic_load(&fleet->stopping)) {
+        int64_t wait_ms = next_heartbeat_ms - mono_ms();
+
+        if (wait_ms < 0)
+            wait_ms = 0;
+        if (wait_ms > LOOP_MAX_WAIT_MS)
+            wait_ms = LOOP_MAX_WAIT_MS;
+        if (event_loop_run_once(fleet->loop, (int)wait_ms) < 0) {
+            log_error("bench", "the simulated workers' event loop failed; reports stop");
+            break;
+        }
+        http_client_check_timeouts(fleet->client);
+
+        if (!release_handled && atomic_load(&fleet->released)) {
+            release_held_runs(fleet);
+            release_handled = 1;
+        }
+        if (mono_ms() >= next_heartbeat_ms) {
+            begin_heartbeats(fleet);
+            next_heartbeat_ms += atomic_load(&fleet->heartbeat_interval_ms);
+        }
+        /* A progress report from another thread may have ended. */
+        for (int w = 0; w < fleet->worker_count; w++)
+            try_send_heartbeat(&fleet->workers[w]);
+    }
+    return NULL;
+}
+
+void sim_reporter_init_worker(struct sim_worker *worker)
+{
+    struct sim_fleet *fleet = worker->fleet;
+
+    /* A run lists as {"task_id":N,"attempt":N,"state":"finished"}, under
+     * 80 bytes. */
+    worker->heartbeat_body_cap = 256 + (size_t)worker->run_count * 80;
+    worker->heartbeat_body = xmalloc(worker->heartbeat_body_cap);
+    http_post_init(&worker->heartbeat, fleet->client, worker->heartbeat_body_cap,
+                   on_heartbeat_done, worker);
+    for (int i = 0; i < worker->run_count; i++) {
+        struct sim_run *run = &worker->runs[i];
+
+        run->worker = worker;
+        http_post_init(&run->post, fleet->client, sizeof(run->body), on_report_done, run);
+    }
+}
+
+void sim_reporter_free_worker(struct sim_worker *worker)
+{
+    http_post_cleanup(&worker->heartbeat);
+    for (int i = 0; i < worker->run_count; i++)
+        http_post_cleanup(&worker->runs[i].post);
+    free(worker->heartbeat_body);
+    worker->heartbeat_body = NULL;
+}
+
+int sim_reporters_start(struct sim_fleet *fleet, char *err, size_t err_len)
+{
+    if (pthread_create(&fleet->loop_thread, NULL, loop_main, fleet) != 0) {
+        snprintf(err, err_len, "cannot start the simulated workers' loop thread");
         return -1;
     }
-    fleet->heartbeat_started = 1;
+    fleet->loop_started = 1;
     return 0;
 }
 
 void sim_reporters_join(struct sim_fleet *fleet)
 {
-    for (int w = 0; w < fleet->worker_count; w++) {
-        struct sim_worker *worker = &fleet->workers[w];
-
-        pthread_mutex_lock(&worker->lock);
-        pthread_cond_broadcast(&worker->queued_cond);
-        pthread_mutex_unlock(&worker->lock);
-        for (int i = 0; i < worker->reporter_count; i++)
-            pthread_join(worker->reporters[i], NULL);
-        free(worker->reporters);
-        worker->reporters = NULL;
-        worker->reporter_count = 0;
-    }
-    if (fleet->heartbeat_started)
-        pthread_join(fleet->heartbeat_thread, NULL);
-    fleet->heartbeat_started = 0;
+    if (!fleet->loop_started)
+        return;
+    event_loop_wake(fleet->loop);
+    pthread_join(fleet->loop_thread, NULL);
+    fleet->loop_started = 0;
 }

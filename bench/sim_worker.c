@@ -1,5 +1,5 @@
-/* The HTTP side of the simulated workers: their /execute route, the
- * registration and the fleet's counters. */
+/* The simulated workers' public side: starting and stopping the fleet,
+ * registration, the counters and the held runs of HOLD mode. */
 #include "sim_worker.h"
 
 #include <stdio.h>
@@ -12,95 +12,6 @@
 #include "common/json_util.h"
 #include "common/util.h"
 #include "sim_worker_internal.h"
-
-/* /execute bodies are small; a larger one is a protocol error here. */
-#define SIM_BODY_LIMIT (64 * 1024)
-
-static void note_execute(struct sim_fleet *fleet, int64_t task_id, int64_t received_ns)
-{
-    pthread_mutex_lock(&fleet->lock);
-    fleet->last_execute_ns = received_ns;
-    fleet->last_execute_task_id = task_id;
-    pthread_mutex_unlock(&fleet->lock);
-}
-
-/* Claims a free run for the task. Returns 1 when claimed, 0 when the same
- * attempt is already here, -1 when every slot is taken. */
-static int claim_run(struct sim_worker *worker, int64_t task_id, int attempt)
-{
-    int free_index = -1;
-    int rc = -1;
-
-    pthread_mutex_lock(&worker->lock);
-    for (int i = 0; i < worker->fleet->config.slots; i++) {
-        struct sim_run *run = &worker->runs[i];
-
-        if (run->state == SIM_RUN_FREE) {
-            if (free_index < 0)
-                free_index = i;
-        } else if (run->task_id == task_id && run->attempt == attempt) {
-            rc = 0;
-            goto out;
-        }
-    }
-    if (free_index >= 0) {
-        struct sim_run *run = &worker->runs[free_index];
-
-        run->state = SIM_RUN_QUEUED;
-        run->task_id = task_id;
-        run->attempt = attempt;
-        atomic_store(&run->seq, 0);
-        pthread_cond_signal(&worker->queued_cond);
-        rc = 1;
-    }
-out:
-    pthread_mutex_unlock(&worker->lock);
-    return rc;
-}
-
-static void handle_execute(struct http_exchange *ex, struct sim_worker *worker)
-{
-    int64_t received_ns = bench_now_ns();
-    const char *token = http_bearer_token(ex);
-    char err[256];
-    json_t *body = NULL;
-    int64_t task_id = 0;
-    int64_t attempt = 1;
-
-    if (!token || !token_equal(token, worker->fleet->config.worker_token)) {
-        http_reply_error(ex, 401, "unauthorized", "missing or wrong worker token");
-        return;
-    }
-    body = json_parse_strict(ex->body ? ex->body : "", ex->body_len, err, sizeof(err));
-    if (!body || json_field_int(body, "task_id", 1, 1, INT64_MAX, &task_id, err, sizeof(err)) < 0 ||
-        json_field_int(body, "attempt", 0, 1, INT32_MAX, &attempt, err, sizeof(err)) < 0) {
-        http_reply_error(ex, 400, "invalid_field", "%s", err);
-        goto out;
-    }
-
-    note_execute(worker->fleet, task_id, received_ns);
-    if (claim_run(worker, task_id, (int)attempt) < 0) {
-        http_reply_json(ex, 503, json_pack("{s:b, s:s, s:n}", "success", 0, "message",
-                                           "Worker is busy", "current_task"));
-        goto out;
-    }
-    http_reply_json(ex, 200, json_pack("{s:b, s:s, s:s, s:I}", "success", 1, "message",
-                                       "Task started", "worker_id", worker->id, "task_id",
-                                       (json_int_t)task_id));
-out:
-    json_decref(body);
-}
-
-static void handle_request(struct http_exchange *ex, void *app)
-{
-    struct sim_worker *worker = app;
-
-    if (strcmp(ex->path, "/execute") == 0 && strcmp(ex->method, "POST") == 0) {
-        handle_execute(ex, worker);
-        return;
-    }
-    http_reply_error(ex, 404, "not_found", "the simulated worker serves only POST /execute");
-}
 
 int sim_worker_register(struct sim_worker *worker, struct httpc *client, char *err,
                         size_t err_len)
@@ -126,11 +37,7 @@ int sim_worker_register(struct sim_worker *worker, struct httpc *client, char *e
         goto out;
     }
 
-    json_t *answer = json_loads(response.data, 0, NULL);
-    json_t *interval = json_object_get(answer, "heartbeat_interval_ms");
-    if (json_is_integer(interval) && json_integer_value(interval) > 0)
-        worker->fleet->heartbeat_interval_ms = (int)json_integer_value(interval);
-    json_decref(answer);
+    sim_fleet_apply_registration(worker->fleet, response.data);
     rc = 0;
 out:
     free(body);
@@ -138,23 +45,51 @@ out:
     return rc;
 }
 
-int sim_worker_send_report(struct sim_worker *worker, struct httpc *client, int64_t task_id,
-                           const char *action, const char *body, char *err, size_t err_len)
+void sim_fleet_apply_registration(struct sim_fleet *fleet, const char *answer)
+{
+    json_t *parsed = json_loads(answer, 0, NULL);
+    json_t *interval = json_object_get(parsed, "heartbeat_interval_ms");
+
+    if (json_is_integer(interval) && json_integer_value(interval) > 0 &&
+        json_integer_value(interval) <= INT32_MAX)
+        atomic_store(&fleet->heartbeat_interval_ms, (int)json_integer_value(interval));
+    json_decref(parsed);
+}
+
+/* Sends a report from a thread other than the loop's, once the worker's
+ * heartbeat gate is open, and keeps the gate from closing while it is on
+ * the wire. Returns 0 on a 2xx response. */
+static int send_outside_report(struct sim_worker *worker, struct httpc *client,
+                               int64_t task_id, const char *action, const char *body, char *err,
+                               size_t err_len)
 {
     const struct sim_fleet_config *config = &worker->fleet->config;
     char url[512];
     struct strbuf response;
     long status = 0;
     int rc;
+    int wake_loop;
 
     strbuf_init(&response);
     snprintf(url, sizeof(url), "%s/api/v1/tasks/%lld/%s", config->server_url,
              (long long)task_id, action);
 
-    pthread_rwlock_rdlock(&worker->report_lock);
+    pthread_mutex_lock(&worker->lock);
+    while (worker->gate_closed)
+        pthread_cond_wait(&worker->gate_cond, &worker->lock);
+    worker->outside_in_flight++;
+    pthread_mutex_unlock(&worker->lock);
+
     rc = httpc_request(client, "POST", url, config->worker_token, NULL, body, strlen(body),
                        10000, &status, &response, err, err_len);
-    pthread_rwlock_unlock(&worker->report_lock);
+
+    pthread_mutex_lock(&worker->lock);
+    worker->outside_in_flight--;
+    wake_loop = worker->outside_in_flight == 0 && worker->gate_closed;
+    pthread_mutex_unlock(&worker->lock);
+    /* The loop waits for this report to end before it sends the heartbeat. */
+    if (wake_loop)
+        event_loop_wake(worker->fleet->loop);
 
     if (rc == HTTPC_OK && (status < 200 || status > 299)) {
         snprintf(err, err_len, "%s report of task %lld: HTTP %ld: %.200s", action,
@@ -172,63 +107,86 @@ void sim_fleet_count_error(struct sim_fleet *fleet)
     pthread_mutex_unlock(&fleet->lock);
 }
 
-static int worker_init(struct sim_fleet *fleet, struct sim_worker *worker, int index, char *err,
-                       size_t err_len)
+void sim_fleet_count(struct sim_fleet *fleet, int64_t *counter, const int64_t *goal)
 {
-    pthread_rwlockattr_t attr;
+    pthread_mutex_lock(&fleet->lock);
+    (*counter)++;
+    if (*counter >= *goal)
+        pthread_cond_broadcast(&fleet->changed_cond);
+    pthread_mutex_unlock(&fleet->lock);
+}
 
+static void worker_init(struct sim_fleet *fleet, struct sim_worker *worker, int index)
+{
     worker->fleet = fleet;
+    worker->daemon_watch.fd = -1;
     snprintf(worker->id, sizeof(worker->id), "%s-%d", fleet->config.id_prefix, index);
-    worker->runs = xcalloc((size_t)fleet->config.slots, sizeof(*worker->runs));
+    worker->run_count = 2 * fleet->config.slots;
+    worker->runs = xcalloc((size_t)worker->run_count, sizeof(*worker->runs));
     pthread_mutex_init(&worker->lock, NULL);
-    pthread_cond_init(&worker->queued_cond, NULL);
+    pthread_cond_init(&worker->gate_cond, NULL);
+    sim_reporter_init_worker(worker);
+}
 
-    /* glibc prefers readers by default, and the reporters hold the lock
-     * almost all the time, so a heartbeat could wait forever. */
-    pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&worker->report_lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
+static void worker_free(struct sim_worker *worker)
+{
+    sim_reporter_free_worker(worker);
+    pthread_cond_destroy(&worker->gate_cond);
+    pthread_mutex_destroy(&worker->lock);
+    free(worker->runs);
+}
 
-    worker->httpd = httpd_start("127.0.0.1:0", 1, SIM_BODY_LIMIT, NULL, handle_request, worker, err,
-                                err_len);
-    if (!worker->httpd)
+/* Starts every worker's server, then the loop thread, then registers the
+ * workers, so a dispatch right after a registration is served. */
+static int fleet_open(struct sim_fleet *fleet, char *err, size_t err_len)
+{
+    struct httpc *client = NULL;
+    int rc = -1;
+
+    fleet->loop = event_loop_new(err, err_len);
+    if (!fleet->loop ||
+        http_client_new(fleet->loop, fleet->config.server_url, fleet->config.worker_token,
+                        &fleet->client, err, err_len) < 0)
         return -1;
-    snprintf(worker->url, sizeof(worker->url), "http://127.0.0.1:%d", httpd_port(worker->httpd));
-    return 0;
+    fleet->workers = xcalloc((size_t)fleet->config.worker_count, sizeof(*fleet->workers));
+    for (int i = 0; i < fleet->config.worker_count; i++) {
+        worker_init(fleet, &fleet->workers[i], i);
+        fleet->worker_count = i + 1;
+        if (sim_execute_start(&fleet->workers[i], err, err_len) < 0)
+            return -1;
+    }
+    if (sim_reporters_start(fleet, err, err_len) < 0)
+        return -1;
+
+    client = httpc_new();
+    for (int i = 0; i < fleet->worker_count; i++) {
+        if (sim_worker_register(&fleet->workers[i], client, err, err_len) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    httpc_free(client);
+    return rc;
 }
 
 int sim_fleet_start(const struct sim_fleet_config *config, struct sim_fleet **out, char *err,
                     size_t err_len)
 {
     struct sim_fleet *fleet = xcalloc(1, sizeof(*fleet));
-    struct httpc *client = httpc_new();
-    int rc = -1;
 
     fleet->config = *config;
-    fleet->heartbeat_interval_ms = 5000;
+    atomic_store(&fleet->heartbeat_interval_ms, 5000);
+    fleet->completed_goal = INT64_MAX;
+    fleet->started_goal = INT64_MAX;
     pthread_mutex_init(&fleet->lock, NULL);
     pthread_cond_init(&fleet->changed_cond, NULL);
-    fleet->workers = xcalloc((size_t)config->worker_count, sizeof(*fleet->workers));
 
-    for (int i = 0; i < config->worker_count; i++) {
-        if (worker_init(fleet, &fleet->workers[i], i, err, err_len) < 0)
-            goto out;
-        fleet->worker_count = i + 1;
-        if (sim_worker_register(&fleet->workers[i], client, err, err_len) < 0)
-            goto out;
-    }
-    if (sim_reporters_start(fleet, err, err_len) < 0)
-        goto out;
-    rc = 0;
-out:
-    httpc_free(client);
-    if (rc < 0) {
+    if (fleet_open(fleet, err, err_len) < 0) {
         sim_fleet_stop(fleet);
         fleet = NULL;
     }
     *out = fleet;
-    return rc;
+    return fleet ? 0 : -1;
 }
 
 void sim_fleet_stop(struct sim_fleet *fleet)
@@ -239,18 +197,16 @@ void sim_fleet_stop(struct sim_fleet *fleet)
     pthread_mutex_lock(&fleet->lock);
     pthread_cond_broadcast(&fleet->changed_cond);
     pthread_mutex_unlock(&fleet->lock);
-    sim_reporters_join(fleet);
+    if (fleet->loop)
+        sim_reporters_join(fleet);
 
-    for (int i = 0; i < fleet->worker_count; i++) {
-        struct sim_worker *worker = &fleet->workers[i];
-
-        httpd_stop(worker->httpd);
-        pthread_rwlock_destroy(&worker->report_lock);
-        pthread_cond_destroy(&worker->queued_cond);
-        pthread_mutex_destroy(&worker->lock);
-        free(worker->runs);
-    }
+    for (int i = 0; i < fleet->worker_count; i++)
+        sim_execute_stop(&fleet->workers[i]);
+    http_client_free(fleet->client);
+    for (int i = 0; i < fleet->worker_count; i++)
+        worker_free(&fleet->workers[i]);
     free(fleet->workers);
+    event_loop_free(fleet->loop);
     pthread_cond_destroy(&fleet->changed_cond);
     pthread_mutex_destroy(&fleet->lock);
     free(fleet);
@@ -281,12 +237,13 @@ int64_t sim_fleet_error_count(struct sim_fleet *fleet)
     return read_counter(fleet, &fleet->error_count);
 }
 
-static int wait_counter(struct sim_fleet *fleet, const int64_t *counter, int64_t count,
-                        int64_t deadline_ns)
+static int wait_counter(struct sim_fleet *fleet, const int64_t *counter, int64_t *goal,
+                        int64_t count, int64_t deadline_ns)
 {
     int rc = 0;
 
     pthread_mutex_lock(&fleet->lock);
+    *goal = count;
     while (*counter < count) {
         int64_t left_ns = deadline_ns - bench_now_ns();
         struct timespec until;
@@ -305,18 +262,21 @@ static int wait_counter(struct sim_fleet *fleet, const int64_t *counter, int64_t
         until.tv_nsec %= 1000000000;
         pthread_cond_timedwait(&fleet->changed_cond, &fleet->lock, &until);
     }
+    *goal = INT64_MAX;
     pthread_mutex_unlock(&fleet->lock);
     return rc;
 }
 
 int sim_fleet_wait_completed(struct sim_fleet *fleet, int64_t count, int64_t deadline_ns)
 {
-    return wait_counter(fleet, &fleet->completed_count, count, deadline_ns);
+    return wait_counter(fleet, &fleet->completed_count, &fleet->completed_goal, count,
+                        deadline_ns);
 }
 
 int sim_fleet_wait_started(struct sim_fleet *fleet, int64_t count, int64_t deadline_ns)
 {
-    return wait_counter(fleet, &fleet->started_count, count, deadline_ns);
+    return wait_counter(fleet, &fleet->started_count, &fleet->started_goal, count,
+                        deadline_ns);
 }
 
 int64_t sim_fleet_last_execute_ns(struct sim_fleet *fleet, int64_t *task_id)
@@ -338,7 +298,7 @@ size_t sim_fleet_held_tasks(struct sim_fleet *fleet, int64_t *task_ids, size_t m
         struct sim_worker *worker = &fleet->workers[w];
 
         pthread_mutex_lock(&worker->lock);
-        for (int i = 0; i < fleet->config.slots && count < max; i++) {
+        for (int i = 0; i < worker->run_count && count < max; i++) {
             if (worker->runs[i].state == SIM_RUN_HELD)
                 task_ids[count++] = worker->runs[i].task_id;
         }
@@ -356,7 +316,7 @@ static struct sim_run *find_held(struct sim_fleet *fleet, int64_t task_id,
         struct sim_run *found = NULL;
 
         pthread_mutex_lock(&worker->lock);
-        for (int i = 0; i < fleet->config.slots; i++) {
+        for (int i = 0; i < worker->run_count; i++) {
             if (worker->runs[i].state == SIM_RUN_HELD && worker->runs[i].task_id == task_id)
                 found = &worker->runs[i];
         }
@@ -386,13 +346,11 @@ int sim_fleet_report_progress(struct sim_fleet *fleet, struct httpc *client, int
              "{\"worker_id\":\"%s\",\"attempt\":%d,\"seq\":%d,\"progress\":%d,"
              "\"message\":\"%s\"}",
              worker->id, run->attempt, atomic_fetch_add(&run->seq, 1) + 1, progress, message);
-    return sim_worker_send_report(worker, client, task_id, "progress", body, err, err_len);
+    return send_outside_report(worker, client, task_id, "progress", body, err, err_len);
 }
 
 void sim_fleet_release_held(struct sim_fleet *fleet)
 {
-    pthread_mutex_lock(&fleet->lock);
-    fleet->released = 1;
-    pthread_cond_broadcast(&fleet->changed_cond);
-    pthread_mutex_unlock(&fleet->lock);
+    atomic_store(&fleet->released, 1);
+    event_loop_wake(fleet->loop);
 }
