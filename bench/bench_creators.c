@@ -1,6 +1,6 @@
-/* Concurrent task creation, the client side of the throughput phases: the
- * calling thread keeps creator_count requests in flight over keep-alive
- * connections. */
+/* Concurrent task creation, the client side of the throughput phases: one
+ * thread keeps creator_count requests in flight through a curl multi
+ * handle, each on its own keep-alive connection. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,16 +8,16 @@
 #include "bench_client.h"
 #include "bench_stats.h"
 #include "common/util.h"
-#include "event_loop.h"
-#include "http_post.h"
+#include "curl_loop.h"
+#include "post_request.h"
 
 /* One create may take this long before it counts as failed. */
-#define CREATE_TIMEOUT_MS 10000L
+#define CREATE_TIMEOUT_MS 10000
 
 struct creation {
-    struct event_loop *loop;
-    struct http_client *client;
-    struct http_post *posts; /* one per creator */
+    struct curl_loop *loop;
+    struct post_request *requests; /* one per creator */
+    char url[512];
     char body[256];
     size_t body_len;
     int64_t count;
@@ -38,7 +38,7 @@ static void fail_once(struct creation *c, const char *message)
 }
 
 /* Sends the next create on request unless all are sent or time is up. */
-static void send_next(struct creation *c, struct http_post *post)
+static void send_next(struct creation *c, struct post_request *request)
 {
     if (c->sent_count >= c->count)
         return;
@@ -50,36 +50,37 @@ static void send_next(struct creation *c, struct http_post *post)
         fail_once(c, message);
         return;
     }
-    /* Counted first: a failure on the wire calls on_create_done at once. */
+    if (post_request_send(request, curl_loop_multi(c->loop), NULL, c->body, c->body_len) < 0) {
+        fail_once(c, "curl refused a create request");
+        return;
+    }
     c->sent_count++;
     c->in_flight++;
-    if (http_post_send(post, "/api/v1/tasks", c->body, c->body_len, CREATE_TIMEOUT_MS) < 0) {
-        c->sent_count--;
-        c->in_flight--;
-        fail_once(c, post->error);
-    }
 }
 
-/* A creator whose create failed stops, as a blocking client would, and
- * the others go on. */
-static void on_create_done(struct http_post *post)
+/* A creator whose create failed stops, as a blocking client would; the
+ * others go on. */
+static void on_create_done(struct post_request *request, CURLcode result)
 {
-    struct creation *c = post->owner;
+    struct creation *c = request->owner;
+    long status = post_request_status(request);
     char message[512];
 
     c->in_flight--;
-    if (post->status == 0) {
-        fail_once(c, post->error);
+    if (result != CURLE_OK) {
+        snprintf(message, sizeof(message), "POST %.300s failed: %s", c->url,
+                 curl_easy_strerror(result));
+        fail_once(c, message);
         return;
     }
-    if (post->status != 201) {
-        snprintf(message, sizeof(message), "creating a task: HTTP %d: %.200s", post->status,
-                 post->response);
+    if (status != 201) {
+        snprintf(message, sizeof(message), "creating a task: HTTP %ld: %.200s", status,
+                 request->response);
         fail_once(c, message);
         return;
     }
     c->created_count++;
-    send_next(c, post);
+    send_next(c, request);
 }
 
 int bench_create_parallel(const struct bench_target *target, const char *kind, int64_t count,
@@ -87,37 +88,39 @@ int bench_create_parallel(const struct bench_target *target, const char *kind, i
                           char *err, size_t err_len)
 {
     struct creation c = {.count = count, .deadline_ns = deadline_ns};
+    struct curl_slist *headers = post_request_headers(target->api_token);
 
     *created_count = 0;
-    c.loop = event_loop_new(err, err_len);
-    if (!c.loop)
-        return -1;
-    if (http_client_new(c.loop, target->server_url, target->api_token, &c.client, err,
-                        err_len) < 0) {
-        event_loop_free(c.loop);
+    c.loop = curl_loop_new(creator_count, err, err_len);
+    if (!c.loop) {
+        curl_slist_free_all(headers);
         return -1;
     }
+    snprintf(c.url, sizeof(c.url), "%s/api/v1/tasks", target->server_url);
     c.body_len = (size_t)snprintf(c.body, sizeof(c.body), "{\"kind\":\"%s\",\"payload\":{}}",
                                   kind);
-    c.posts = xcalloc((size_t)creator_count, sizeof(*c.posts));
+    c.requests = xcalloc((size_t)creator_count, sizeof(*c.requests));
     for (int i = 0; i < creator_count; i++) {
-        http_post_init(&c.posts[i], c.client, c.body_len, on_create_done, &c);
-        send_next(&c, &c.posts[i]);
+        post_request_init(&c.requests[i], headers, CREATE_TIMEOUT_MS, on_create_done, &c);
+        curl_loop_adopt(c.loop, c.requests[i].easy);
+        curl_easy_setopt(c.requests[i].easy, CURLOPT_URL, c.url);
+        send_next(&c, &c.requests[i]);
     }
 
     while (c.in_flight > 0) {
-        if (event_loop_run_once(c.loop, 100) < 0) {
+        if (curl_loop_run_once(c.loop, 100, post_request_finish, NULL) < 0) {
             fail_once(&c, "the event loop failed");
             break;
         }
-        http_client_check_timeouts(c.client);
     }
 
-    http_client_free(c.client);
-    for (int i = 0; i < creator_count; i++)
-        http_post_cleanup(&c.posts[i]);
-    event_loop_free(c.loop);
-    free(c.posts);
+    for (int i = 0; i < creator_count; i++) {
+        curl_multi_remove_handle(curl_loop_multi(c.loop), c.requests[i].easy);
+        post_request_cleanup(&c.requests[i]);
+    }
+    curl_loop_free(c.loop);
+    curl_slist_free_all(headers);
+    free(c.requests);
     *created_count = c.created_count;
     if (c.failed)
         snprintf(err, err_len, "%s", c.err);

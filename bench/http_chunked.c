@@ -33,7 +33,6 @@ static void size_byte(struct http_chunked *d, char c)
             return;
         }
         d->state = d->remaining_len > 0 ? HTTP_CHUNKED_DATA : HTTP_CHUNKED_DATA_END;
-        d->last_chunk = d->remaining_len == 0;
         d->size_digit_count = 0;
         return;
     }
@@ -67,15 +66,11 @@ long http_chunked_decode(struct http_chunked *d, char *in, size_t len)
             break;
         }
         case HTTP_CHUNKED_DATA_END:
-            /* CR LF ends the data; the LF starts the next size line, or
-             * ends the message after the last chunk. */
+            /* CR LF ends the data; the LF starts the next size line. */
             if (in[i++] == '\n') {
-                d->state = d->last_chunk ? HTTP_CHUNKED_FINISHED : HTTP_CHUNKED_SIZE;
+                d->state = HTTP_CHUNKED_SIZE;
                 d->remaining_len = 0;
             }
-            break;
-        case HTTP_CHUNKED_FINISHED:
-            i = len;
             break;
         case HTTP_CHUNKED_ERROR:
             return -1;

@@ -1,8 +1,7 @@
 /* An incremental decoder of HTTP/1.1 chunked transfer coding (RFC 9112,
- * section 7.1), for responses read in pieces of any size. The last chunk
- * (size 0) followed by an empty line ends the message. Trailer fields
- * are not supported: the message is taken to end at the first line after
- * the last chunk. */
+ * section 7.1), for responses read in pieces of any size. Trailers after
+ * the last chunk are not expected on an endless stream and are skipped as
+ * data. */
 #ifndef TASKRELAY_BENCH_HTTP_CHUNKED_H
 #define TASKRELAY_BENCH_HTTP_CHUNKED_H
 
@@ -13,7 +12,6 @@ enum http_chunked_state {
     HTTP_CHUNKED_EXTENSION, /* skipping ";ext" up to the line feed */
     HTTP_CHUNKED_DATA,      /* inside a chunk's data */
     HTTP_CHUNKED_DATA_END,  /* skipping CR LF after the data */
-    HTTP_CHUNKED_FINISHED,  /* the message ended; later bytes are ignored */
     HTTP_CHUNKED_ERROR,
 };
 
@@ -21,7 +19,6 @@ struct http_chunked {
     enum http_chunked_state state;
     size_t remaining_len; /* data bytes left in the current chunk */
     size_t size_digit_count;
-    int last_chunk; /* the size line of the last chunk was read */
 };
 
 /* Decodes len bytes of in; the data bytes are moved to the front of in,

@@ -2,12 +2,10 @@
  * on a free loopback port, in external epoll mode, so the fleet's one loop
  * thread serves the POST /execute of every worker. */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "bench_stats.h"
 #include "common/json_util.h"
@@ -218,13 +216,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 }
 
 /* Runs the server's ready connections. MHD keeps connections with unread
- * data on its own list, and then requests a zero timeout. */
-static int on_daemon_ready(void *arg, uint32_t events)
+ * data on its own list, and then asks for a zero timeout. */
+static int on_daemon_ready(void *arg)
 {
     struct sim_worker *worker = arg;
     MHD_UNSIGNED_LONG_LONG timeout_ms = 1;
 
-    (void)events;
     MHD_run(worker->daemon);
     return MHD_get_timeout(worker->daemon, &timeout_ms) == MHD_YES && timeout_ms == 0;
 }
@@ -253,18 +250,12 @@ int sim_execute_start(struct sim_worker *worker, char *err, size_t err_len)
                  worker->id);
         return -1;
     }
-    if (event_loop_add(worker->fleet->loop, &worker->daemon_watch, info->epoll_fd, EPOLLIN,
-                       on_daemon_ready, worker) < 0) {
-        snprintf(err, err_len, "cannot watch the server of worker %s: %s", worker->id,
-                 strerror(errno));
-        return -1;
-    }
-    return 0;
+    return curl_loop_watch_fd(worker->fleet->loop, info->epoll_fd, on_daemon_ready, worker, err,
+                              err_len);
 }
 
 void sim_execute_stop(struct sim_worker *worker)
 {
-    event_loop_remove(worker->fleet->loop, &worker->daemon_watch);
     if (worker->daemon)
         MHD_stop_daemon(worker->daemon);
     worker->daemon = NULL;

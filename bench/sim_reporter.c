@@ -1,6 +1,6 @@
 /* The reporting side of the simulated workers: one loop thread sends each
- * run's start, progress and complete reports one after the other, for
- * many runs at once over keep-alive connections, and every worker's
+ * run's start, progress and complete reports one after the other, many
+ * runs at once through one curl multi handle, and every worker's
  * heartbeats. The same thread serves /execute (sim_execute.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,6 @@
 #define REPORT_TIMEOUT_MS 10000
 
 static void try_send_heartbeat(struct sim_worker *worker);
-static void on_report_done(struct http_post *post);
 
 static const char *report_action(enum sim_report_kind kind)
 {
@@ -40,8 +39,8 @@ static void build_report(struct sim_run *run, enum sim_report_kind kind)
     int len = 0;
 
     run->report = kind;
-    snprintf(run->path, sizeof(run->path), "/api/v1/tasks/%lld/%s", (long long)run->task_id,
-             report_action(kind));
+    snprintf(run->url, sizeof(run->url), "%s/api/v1/tasks/%lld/%s",
+             worker->fleet->config.server_url, (long long)run->task_id, report_action(kind));
     switch (kind) {
     case SIM_REPORT_START:
         len = snprintf(run->body, sizeof(run->body),
@@ -68,12 +67,17 @@ static void build_report(struct sim_run *run, enum sim_report_kind kind)
 static void put_on_wire(struct sim_run *run)
 {
     struct sim_worker *worker = run->worker;
+    struct sim_fleet *fleet = worker->fleet;
 
     run->waiting = 0;
-    /* Counted first: a failure on the wire calls on_report_done at once. */
+    if (post_request_send(&run->request, curl_loop_multi(fleet->loop), run->url, run->body,
+                          run->body_len) < 0) {
+        sim_fleet_count_error(fleet);
+        log_warn("bench", "curl refused a report worker=%s task=%lld", worker->id,
+                 (long long)run->task_id);
+        return;
+    }
     worker->in_flight++;
-    if (http_post_send(&run->post, run->path, run->body, run->body_len, REPORT_TIMEOUT_MS) < 0)
-        on_report_done(&run->post);
 }
 
 static void set_run_state(struct sim_run *run, enum sim_run_state state)
@@ -136,18 +140,19 @@ static void advance_run(struct sim_run *run, int accepted)
     }
 }
 
-static void on_report_done(struct http_post *post)
+static void on_report_done(struct post_request *request, CURLcode result)
 {
-    struct sim_run *run = post->owner;
+    struct sim_run *run = request->owner;
     struct sim_worker *worker = run->worker;
-    int accepted = post->status >= 200 && post->status <= 299;
+    long status = post_request_status(&run->request);
+    int accepted = result == CURLE_OK && status >= 200 && status <= 299;
 
     worker->in_flight--;
     if (!accepted) {
         sim_fleet_count_error(worker->fleet);
-        log_debug("bench", "%s report failed worker=%s task=%lld status=%d: %s%.200s",
-                  report_action(run->report), worker->id, (long long)run->task_id,
-                  post->status, post->error, post->response);
+        log_debug("bench", "%s report failed worker=%s task=%lld status=%ld: %s %.200s",
+                  report_action(run->report), worker->id, (long long)run->task_id, status,
+                  curl_easy_strerror(result), run->request.response);
     }
     advance_run(run, accepted);
     try_send_heartbeat(worker);
@@ -185,11 +190,10 @@ static size_t build_heartbeat(struct sim_worker *worker)
     return len;
 }
 
-static void heartbeat_failed(struct sim_worker *worker, const char *what, int status)
+static void heartbeat_failed(struct sim_worker *worker, const char *what, long status)
 {
     sim_fleet_count_error(worker->fleet);
-    log_warn("bench", "%s failed worker=%s status=%d: %s", what, worker->id, status,
-             worker->heartbeat.error);
+    log_warn("bench", "%s failed worker=%s status=%ld", what, worker->id, status);
 }
 
 /* Reopens the gate after a heartbeat and sends the reports it held. */
@@ -215,38 +219,43 @@ static int send_registration(struct sim_worker *worker)
     const struct sim_fleet_config *config = &worker->fleet->config;
     int len;
 
+    snprintf(worker->heartbeat_url, sizeof(worker->heartbeat_url), "%s/api/v1/workers/register",
+             config->server_url);
     len = snprintf(worker->heartbeat_body, worker->heartbeat_body_cap,
                    "{\"worker_id\":\"%s\",\"url\":\"%s\",\"slots\":%d,\"kinds\":[\"%s\"],"
                    "\"version\":\"bench\"}",
                    worker->id, worker->url, config->slots, config->kind);
     worker->registering = 1;
-    return http_post_send(&worker->heartbeat, "/api/v1/workers/register",
-                          worker->heartbeat_body, (size_t)len, REPORT_TIMEOUT_MS);
+    return post_request_send(&worker->heartbeat, curl_loop_multi(worker->fleet->loop),
+                             worker->heartbeat_url, worker->heartbeat_body, (size_t)len);
 }
 
-static void on_heartbeat_done(struct http_post *post)
+static void on_heartbeat_done(struct post_request *request, CURLcode result)
 {
-    struct sim_worker *worker = post->owner;
+    struct sim_worker *worker = request->owner;
+    long status = post_request_status(&worker->heartbeat);
 
     if (worker->registering) {
-        if (post->status == 200)
-            sim_fleet_apply_registration(worker->fleet, post->response);
+        if (result == CURLE_OK && status == 200)
+            sim_fleet_apply_registration(worker->fleet, worker->heartbeat.response);
         else
-            heartbeat_failed(worker, "registration", post->status);
-    } else if (post->status == 404) {
+            heartbeat_failed(worker, "registration", status);
+    } else if (result == CURLE_OK && status == 404) {
         if (send_registration(worker) == 0)
             return;
-        heartbeat_failed(worker, "registration", 0);
-    } else if (post->status != 200) {
-        heartbeat_failed(worker, "heartbeat", post->status);
+        heartbeat_failed(worker, "registration", status);
+    } else if (result != CURLE_OK || status != 200) {
+        heartbeat_failed(worker, "heartbeat", status);
     }
     finish_heartbeat(worker);
 }
+
 
 /* Sends a due heartbeat once none of the worker's reports is on the wire,
  * neither from the loop nor from sim_fleet_report_progress. */
 static void try_send_heartbeat(struct sim_worker *worker)
 {
+    struct sim_fleet *fleet = worker->fleet;
     int outside_in_flight;
     size_t len;
 
@@ -259,11 +268,11 @@ static void try_send_heartbeat(struct sim_worker *worker)
         return;
 
     len = build_heartbeat(worker);
-    snprintf(worker->heartbeat_path, sizeof(worker->heartbeat_path),
-             "/api/v1/workers/%s/heartbeat", worker->id);
+    snprintf(worker->heartbeat_url, sizeof(worker->heartbeat_url),
+             "%s/api/v1/workers/%s/heartbeat", fleet->config.server_url, worker->id);
     worker->heartbeat_state = SIM_HEARTBEAT_SENDING;
-    if (http_post_send(&worker->heartbeat, worker->heartbeat_path, worker->heartbeat_body, len,
-                       REPORT_TIMEOUT_MS) < 0) {
+    if (post_request_send(&worker->heartbeat, curl_loop_multi(fleet->loop),
+                          worker->heartbeat_url, worker->heartbeat_body, len) < 0) {
         heartbeat_failed(worker, "heartbeat", 0);
         finish_heartbeat(worker);
     }
@@ -314,11 +323,10 @@ static void *loop_main(void *arg)
             wait_ms = 0;
         if (wait_ms > LOOP_MAX_WAIT_MS)
             wait_ms = LOOP_MAX_WAIT_MS;
-        if (event_loop_run_once(fleet->loop, (int)wait_ms) < 0) {
+        if (curl_loop_run_once(fleet->loop, (int)wait_ms, post_request_finish, NULL) < 0) {
             log_error("bench", "the simulated workers' event loop failed; reports stop");
             break;
         }
-        http_client_check_timeouts(fleet->client);
 
         if (!release_handled && atomic_load(&fleet->released)) {
             release_held_runs(fleet);
@@ -339,25 +347,33 @@ void sim_reporter_init_worker(struct sim_worker *worker)
 {
     struct sim_fleet *fleet = worker->fleet;
 
-    /* A run lists as {"task_id":N,"attempt":N,"state":"finished"}, under
+    /* A run lists as {"task_id":N,"attempt":N,"state":"running"}, under
      * 80 bytes. */
     worker->heartbeat_body_cap = 256 + (size_t)worker->run_count * 80;
     worker->heartbeat_body = xmalloc(worker->heartbeat_body_cap);
-    http_post_init(&worker->heartbeat, fleet->client, worker->heartbeat_body_cap,
-                   on_heartbeat_done, worker);
+    post_request_init(&worker->heartbeat, fleet->headers, REPORT_TIMEOUT_MS, on_heartbeat_done,
+                      worker);
+    curl_loop_adopt(fleet->loop, worker->heartbeat.easy);
     for (int i = 0; i < worker->run_count; i++) {
         struct sim_run *run = &worker->runs[i];
 
         run->worker = worker;
-        http_post_init(&run->post, fleet->client, sizeof(run->body), on_report_done, run);
+        post_request_init(&run->request, fleet->headers, REPORT_TIMEOUT_MS, on_report_done,
+                          run);
+        curl_loop_adopt(fleet->loop, run->request.easy);
     }
 }
 
 void sim_reporter_free_worker(struct sim_worker *worker)
 {
-    http_post_cleanup(&worker->heartbeat);
-    for (int i = 0; i < worker->run_count; i++)
-        http_post_cleanup(&worker->runs[i].post);
+    CURLM *multi = curl_loop_multi(worker->fleet->loop);
+
+    curl_multi_remove_handle(multi, worker->heartbeat.easy);
+    post_request_cleanup(&worker->heartbeat);
+    for (int i = 0; i < worker->run_count; i++) {
+        curl_multi_remove_handle(multi, worker->runs[i].request.easy);
+        post_request_cleanup(&worker->runs[i].request);
+    }
     free(worker->heartbeat_body);
     worker->heartbeat_body = NULL;
 }
@@ -376,7 +392,7 @@ void sim_reporters_join(struct sim_fleet *fleet)
 {
     if (!fleet->loop_started)
         return;
-    event_loop_wake(fleet->loop);
+    curl_loop_wake(fleet->loop);
     pthread_join(fleet->loop_thread, NULL);
     fleet->loop_started = 0;
 }

@@ -89,7 +89,7 @@ static int send_outside_report(struct sim_worker *worker, struct httpc *client,
     pthread_mutex_unlock(&worker->lock);
     /* The loop waits for this report to end before it sends the heartbeat. */
     if (wake_loop)
-        event_loop_wake(worker->fleet->loop);
+        curl_loop_wake(worker->fleet->loop);
 
     if (rc == HTTPC_OK && (status < 200 || status > 299)) {
         snprintf(err, err_len, "%s report of task %lld: HTTP %ld: %.200s", action,
@@ -119,7 +119,6 @@ void sim_fleet_count(struct sim_fleet *fleet, int64_t *counter, const int64_t *g
 static void worker_init(struct sim_fleet *fleet, struct sim_worker *worker, int index)
 {
     worker->fleet = fleet;
-    worker->daemon_watch.fd = -1;
     snprintf(worker->id, sizeof(worker->id), "%s-%d", fleet->config.id_prefix, index);
     worker->run_count = 2 * fleet->config.slots;
     worker->runs = xcalloc((size_t)worker->run_count, sizeof(*worker->runs));
@@ -130,6 +129,7 @@ static void worker_init(struct sim_fleet *fleet, struct sim_worker *worker, int 
 
 static void worker_free(struct sim_worker *worker)
 {
+    sim_execute_stop(worker);
     sim_reporter_free_worker(worker);
     pthread_cond_destroy(&worker->gate_cond);
     pthread_mutex_destroy(&worker->lock);
@@ -143,11 +143,11 @@ static int fleet_open(struct sim_fleet *fleet, char *err, size_t err_len)
     struct httpc *client = NULL;
     int rc = -1;
 
-    fleet->loop = event_loop_new(err, err_len);
-    if (!fleet->loop ||
-        http_client_new(fleet->loop, fleet->config.server_url, fleet->config.worker_token,
-                        &fleet->client, err, err_len) < 0)
+    fleet->loop = curl_loop_new(fleet->config.worker_count * (2 * fleet->config.slots + 1) + 8,
+                                err, err_len);
+    if (!fleet->loop)
         return -1;
+    fleet->headers = post_request_headers(fleet->config.worker_token);
     fleet->workers = xcalloc((size_t)fleet->config.worker_count, sizeof(*fleet->workers));
     for (int i = 0; i < fleet->config.worker_count; i++) {
         worker_init(fleet, &fleet->workers[i], i);
@@ -201,12 +201,10 @@ void sim_fleet_stop(struct sim_fleet *fleet)
         sim_reporters_join(fleet);
 
     for (int i = 0; i < fleet->worker_count; i++)
-        sim_execute_stop(&fleet->workers[i]);
-    http_client_free(fleet->client);
-    for (int i = 0; i < fleet->worker_count; i++)
         worker_free(&fleet->workers[i]);
     free(fleet->workers);
-    event_loop_free(fleet->loop);
+    curl_loop_free(fleet->loop);
+    curl_slist_free_all(fleet->headers);
     pthread_cond_destroy(&fleet->changed_cond);
     pthread_mutex_destroy(&fleet->lock);
     free(fleet);
@@ -352,5 +350,5 @@ int sim_fleet_report_progress(struct sim_fleet *fleet, struct httpc *client, int
 void sim_fleet_release_held(struct sim_fleet *fleet)
 {
     atomic_store(&fleet->released, 1);
-    event_loop_wake(fleet->loop);
+    curl_loop_wake(fleet->loop);
 }

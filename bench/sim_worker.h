@@ -1,9 +1,8 @@
 /* Simulated workers: each registers with the server under its own URL,
  * served by libmicrohttpd on a free loopback port, accepts POST /execute,
- * sends heartbeats that list its runs, and reports every run over
- * keep-alive connections. One thread serves and reports for the whole
- * fleet. They run no program, so a benchmark measures the control plane
- * alone. */
+ * sends heartbeats that list its runs, and reports every run with libcurl
+ * over keep-alive connections. They run no program, so a benchmark measures
+ * the control plane alone. */
 #ifndef TASKRELAY_BENCH_SIM_WORKER_H
 #define TASKRELAY_BENCH_SIM_WORKER_H
 

@@ -10,8 +10,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "event_loop.h"
-#include "http_post.h"
+#include "curl_loop.h"
+#include "post_request.h"
 #include "sim_worker.h"
 
 enum sim_run_state {
@@ -43,8 +43,8 @@ struct sim_run {
 
     enum sim_report_kind report; /* the report in flight or waiting */
     int waiting;                 /* held back while a heartbeat is due */
-    struct http_post post;
-    char path[96];
+    struct post_request request;
+    char url[256];
     char body[256];
     size_t body_len;
 };
@@ -65,7 +65,6 @@ struct sim_worker {
     char id[80];
     char url[128];
     struct MHD_Daemon *daemon;
-    struct event_watch daemon_watch;
 
     pthread_mutex_t lock; /* guards the runs' states and the gate fields */
     pthread_cond_t gate_cond;
@@ -79,11 +78,11 @@ struct sim_worker {
     int outside_in_flight; /* such progress reports on the wire */
 
     /* Loop thread only. */
-    int in_flight; /* this worker's reports on the wire */
+    int in_flight; /* this worker's reports in the multi handle */
     enum sim_heartbeat_state heartbeat_state;
     int registering;
-    struct http_post heartbeat;
-    char heartbeat_path[128];
+    struct post_request heartbeat;
+    char heartbeat_url[256];
     char *heartbeat_body;
     size_t heartbeat_body_cap;
 };
@@ -96,8 +95,8 @@ struct sim_fleet {
     atomic_int stopping;
     atomic_int released;
 
-    struct event_loop *loop;
-    struct http_client *client; /* to the server, with the worker token */
+    struct curl_loop *loop;
+    struct curl_slist *headers; /* worker token, JSON */
     pthread_t loop_thread;
     int loop_started;
 
@@ -129,7 +128,7 @@ int sim_worker_register(struct sim_worker *worker, struct httpc *client, char *e
  * it when it is a positive integer. */
 void sim_fleet_apply_registration(struct sim_fleet *fleet, const char *answer);
 
-/* Sets up the worker's requests and heartbeat buffer; frees them after
+/* Creates the worker's curl handles and heartbeat buffer; frees them after
  * the loop thread ended. */
 void sim_reporter_init_worker(struct sim_worker *worker);
 void sim_reporter_free_worker(struct sim_worker *worker);

@@ -144,6 +144,9 @@ struct httpc_multi *httpc_multi_new(void)
         fprintf(stderr, "taskrelay: curl_multi_init failed\n");
         abort();
     }
+    /* Keep an idle connection to each of many peers (one per worker),
+     * rather than libcurl's default of a few per running transfer. */
+    curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, 1024L);
     return m;
 }
 
