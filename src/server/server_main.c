@@ -22,7 +22,7 @@
 /* HTTP threads. A durable write blocks its thread for one fdatasync, so
  * there are more threads than cores: the others keep serving meanwhile,
  * and their writes join the same commit. */
-#define SERVER_HTTP_THREADS 8
+#define SERVER_HTTP_THREADS 32
 
 static int make_data_dirs(const char *data_dir)
 {

@@ -82,6 +82,10 @@ static const char *const migrations[] = {
     /* The dispatcher asks for the earliest retry time after every round;
      * without this index that read every pending row. */
     "CREATE INDEX tasks_pending_by_time ON tasks(not_before) WHERE status = 'pending';",
+
+    /* A worker's tasks are found through tasks_with_run; this index only
+     * added pages to every commit that changed a task's status. */
+    "DROP INDEX tasks_by_worker;",
 };
 
 sqlite3_stmt *sq_prepare(struct sqlite_store *s, const char *sql)
