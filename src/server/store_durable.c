@@ -91,6 +91,61 @@ static int wait_durable(struct sqlite_store *s, uint64_t target)
     return rc;
 }
 
+static int is_synced(struct sqlite_store *s, uint64_t target)
+{
+    int synced;
+
+    pthread_mutex_lock(&s->sync_lock);
+    synced = s->synced_count >= target;
+    pthread_mutex_unlock(&s->sync_lock);
+    return synced;
+}
+
+static void commit_batch(struct sqlite_store *s);
+static void sync_commits(struct sqlite_store *s, uint64_t target);
+
+/* Commits what is open and syncs it, as the one thread doing so at a
+ * time. Lock held on entry and return, released during the fdatasync. */
+static void commit_and_sync(struct sqlite_store *s)
+{
+    uint64_t target;
+
+    s->syncing = 1;
+    if (atomic_load(&s->tx_open))
+        commit_batch(s);
+    s->tx_waiters = 0;
+    s->sync_wanted = 0;
+    target = s->commit_count;
+    pthread_mutex_unlock(&s->lock);
+    sync_commits(s, target);
+    pthread_mutex_lock(&s->lock);
+    s->syncing = 0;
+    /* Writes that arrived meanwhile wait for the committer. */
+    if (s->tx_waiters > 0 || s->sync_wanted || atomic_load(&s->tx_open))
+        pthread_cond_signal(&s->commit_wake);
+}
+
+/* Returns once commit number target is on disk (or failed). When no sync
+ * is running the caller runs it itself, which spares two thread wake-ups
+ * on an idle server; otherwise the committer takes the write into its
+ * next batch. Lock held on entry, released on return. */
+static int make_durable(struct sqlite_store *s, uint64_t target)
+{
+    if (target > 0 && !is_synced(s, target)) {
+        if (!s->syncing) {
+            commit_and_sync(s);
+        } else {
+            if (target > s->commit_count)
+                s->tx_waiters++;
+            else
+                s->sync_wanted = 1;
+            pthread_cond_signal(&s->commit_wake);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return target ? wait_durable(s, target) : STORE_OK;
+}
+
 int sq_write_end(struct sqlite_store *s, int keep, int wait)
 {
     /* The commit that will close the shared transaction. */
@@ -103,13 +158,11 @@ int sq_write_end(struct sqlite_store *s, int keep, int wait)
         step_cached(s, "ROLLBACK TO write");
         step_cached(s, "RELEASE write");
     }
-    if (wait) {
-        s->tx_waiters++;
-        pthread_cond_signal(&s->commit_wake);
+    if (!wait) {
+        pthread_mutex_unlock(&s->lock);
+        return rc;
     }
-    pthread_mutex_unlock(&s->lock);
-
-    if (wait && wait_durable(s, target) != STORE_OK)
+    if (make_durable(s, target) != STORE_OK)
         rc = STORE_FAILED;
     return rc;
 }
@@ -117,25 +170,9 @@ int sq_write_end(struct sqlite_store *s, int keep, int wait)
 int sq_sync(struct store *store)
 {
     struct sqlite_store *s = sqlite_store_of(store);
-    uint64_t target;
 
     pthread_mutex_lock(&s->lock);
-    target = s->commit_count;
-    if (atomic_load(&s->tx_open)) {
-        target++;
-        s->tx_waiters++;
-        pthread_cond_signal(&s->commit_wake);
-    } else if (target > 0) {
-        pthread_mutex_lock(&s->sync_lock);
-        int covered = s->synced_count >= target;
-        pthread_mutex_unlock(&s->sync_lock);
-        if (!covered) {
-            s->sync_wanted = 1;
-            pthread_cond_signal(&s->commit_wake);
-        }
-    }
-    pthread_mutex_unlock(&s->lock);
-    return target ? wait_durable(s, target) : STORE_OK;
+    return make_durable(s, s->commit_count + (atomic_load(&s->tx_open) ? 1 : 0));
 }
 
 /* Waits, lock held, until the shared transaction should be committed or
@@ -145,6 +182,10 @@ static int wait_for_batch(struct sqlite_store *s)
     struct timespec deadline;
 
     for (;;) {
+        if (s->syncing) {
+            pthread_cond_wait(&s->commit_wake, &s->lock);
+            continue;
+        }
         if (atomic_load(&s->tx_open)) {
             int64_t due_ms = s->tx_opened_ms + LAZY_COMMIT_MS - mono_ms();
 
@@ -220,19 +261,11 @@ static void *committer_main(void *arg)
 
     pthread_mutex_lock(&s->lock);
     while (wait_for_batch(s)) {
-        int must_sync = s->tx_waiters > 0 || s->sync_wanted || s->committer_stop;
-        uint64_t target;
-
-        if (atomic_load(&s->tx_open))
+        if (s->tx_waiters > 0 || s->sync_wanted || s->committer_stop) {
+            commit_and_sync(s);
+        } else {
             commit_batch(s);
-        s->tx_waiters = 0;
-        s->sync_wanted = 0;
-        target = s->commit_count;
-        if (!must_sync)
-            continue;
-        pthread_mutex_unlock(&s->lock);
-        sync_commits(s, target);
-        pthread_mutex_lock(&s->lock);
+        }
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;

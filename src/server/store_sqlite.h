@@ -26,6 +26,7 @@ struct sqlite_store {
     int64_t tx_opened_ms;      /* mono_ms() when it began */
     int tx_waiters;            /* writes in it that wait for the disk */
     int sync_wanted;           /* a caller waits for commits already made */
+    int syncing;               /* a thread is committing and syncing */
     uint64_t commit_count;     /* under lock */
     pthread_cond_t commit_wake; /* with lock; CLOCK_MONOTONIC */
     pthread_t committer_thread;
