@@ -39,7 +39,7 @@ int httpc_request(struct httpc *client, const char *method, const char *url,
 
 /* Called once per request of a struct httpc_multi, on the thread running
  * httpc_multi_run, with the same outcome classes and arguments as
- * httpc_request; response and err are valid during the call only. */
+ * httpc_request. response and err are valid during the call only. */
 typedef void (*httpc_done_fn)(void *ctx, int result, long status,
                               const struct strbuf *response, const char *err);
 

@@ -3,12 +3,12 @@
  * handler per request with the whole body, and sends what the handler
  * queued.
  *
- * A small pool of threads serves all connections, each thread waiting on
- * its own epoll set, so one thread handles every request that is ready
- * when it wakes. A handler may block briefly (a durable commit holds up
- * the other connections of its thread for one fdatasync), but a reply
- * that waits for an event must suspend its connection instead
- * (MHD_suspend_connection; see the Server-Sent Events streams). */
+ * A pool of threads serves all connections, each thread waiting on its own
+ * epoll set, so one thread handles every request that is ready when it
+ * wakes. A handler may block briefly: a durable commit holds up the other
+ * connections of its thread for one fdatasync. A reply that waits for an
+ * event must suspend its connection instead (MHD_suspend_connection, as
+ * the Server-Sent Events streams do). */
 #ifndef TASKRELAY_HTTPD_H
 #define TASKRELAY_HTTPD_H
 

@@ -25,8 +25,8 @@ void dispatcher_wake(struct dispatcher *d);
  * final report). freed_worker_id names a worker whose slot the caller just
  * freed, or is NULL. Returns NULL when nothing was claimed. Pass the
  * result to dispatcher_push_claimed after the sync, with synced = 1 when
- * the sync succeeded; it pushes the tasks then (or forgets them) and frees
- * it. */
+ * the sync succeeded. That call pushes the tasks (or, after a failed sync,
+ * drops them) and frees the result. */
 struct dispatch_claims *dispatcher_claim_now(struct dispatcher *d, const char *freed_worker_id);
 void dispatcher_push_claimed(struct dispatcher *d, struct dispatch_claims *claims,
                              int synced);

@@ -2,11 +2,10 @@
  * ring of the most recent events; each reader keeps its own position and
  * learns when it fell so far behind that events were overwritten.
  *
- * Readers never block in the hub: a stream with nothing to send parks a
- * hub_parker and suspends its connection, and the hub calls the parker's
- * wake function when an event the stream may send arrives, when the
- * stream has been idle for the keepalive interval, and when the hub
- * closes. */
+ * Readers never block in the hub. A stream with nothing to send parks a
+ * hub_parker and suspends its connection. The hub calls the parker's wake
+ * function when an event the stream may send arrives, when the stream has
+ * been idle for the keepalive interval, and when the hub closes. */
 #ifndef TASKRELAY_HUB_H
 #define TASKRELAY_HUB_H
 
@@ -25,10 +24,10 @@ struct hub_event {
 
 /* A parked reader. The caller owns the storage and fills wake, ctx and
  * task_id (0 = every task and worker); the hub owns the other fields
- * while the parker is parked. wake runs once per park, on a thread of
- * the hub's or a publisher's, without any hub lock held, after the parker
- * left the hub; so it may only touch what stays valid until the woken
- * reader runs again, such as a suspended connection it resumes. */
+ * while the parker is parked. wake runs once per park, on a hub or
+ * publisher thread, without any hub lock held, after the parker left the
+ * hub. So it may only touch what stays valid until the woken reader runs
+ * again, such as the suspended connection it resumes. */
 struct hub_parker {
     void (*wake)(void *ctx);
     void *ctx;

@@ -3,9 +3,9 @@
  * once), then relays live events from the hub. Event ids are task event
  * seqs, which only grow, so a reconnecting client misses nothing.
  *
- * The HTTP threads serve many connections each, so a stream never waits
- * in them: with nothing to send it suspends its connection and parks in
- * the hub, which resumes the connection when there is. */
+ * Each HTTP thread serves many connections, so a stream must not wait in
+ * one. With nothing to send it suspends its connection and parks in the
+ * hub, which resumes the connection when there is something. */
 #include <stdlib.h>
 #include <string.h>
 

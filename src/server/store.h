@@ -101,7 +101,7 @@ struct store_ops {
 
     /* Creates a task, or with an idempotency key already used returns that
      * task and sets *existed. The task is on disk only after sync, which
-     * the caller runs before it acknowledges the task to anyone; in
+     * the caller runs before it acknowledges the task to anyone. In
      * between, the dispatcher may already claim it, in the same commit. */
     int (*task_create)(struct store *store, const struct task_spec *spec, int64_t now,
                        struct task_record *out, int *existed, int64_t *seq, char *err,
@@ -171,7 +171,7 @@ struct store_ops {
     int (*worker_set_status)(struct store *store, const char *id, enum worker_status status);
     int (*worker_get)(struct store *store, const char *id, struct worker_record *out);
     int (*worker_list)(struct store *store, struct worker_record **out, size_t *count);
-    /* Calls each(ctx, worker_id, running) for every worker that holds runs,
+    /* Calls each(ctx, worker_id, running) for every worker with runs,
      * with the number of its tasks that may still have a process. The id
      * is valid during the call only. */
     int (*running_by_worker)(struct store *store,

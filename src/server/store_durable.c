@@ -114,20 +114,20 @@ static void commit_and_sync(struct sqlite_store *s)
     if (atomic_load(&s->tx_open))
         commit_batch(s);
     s->tx_waiters = 0;
-    s->sync_wanted = 0;
+    s->sync_requested = 0;
     target = s->commit_count;
     pthread_mutex_unlock(&s->lock);
     sync_commits(s, target);
     pthread_mutex_lock(&s->lock);
     s->syncing = 0;
     /* Writes that arrived meanwhile wait for the committer. */
-    if (s->tx_waiters > 0 || s->sync_wanted || atomic_load(&s->tx_open))
+    if (s->tx_waiters > 0 || s->sync_requested || atomic_load(&s->tx_open))
         pthread_cond_signal(&s->commit_wake);
 }
 
 /* Returns once commit number target is on disk (or failed). When no sync
- * is running the caller runs it itself, which spares two thread wake-ups
- * on an idle server; otherwise the committer takes the write into its
+ * is running, the caller runs it itself, which spares two thread wake-ups
+ * on an idle server. Otherwise the committer takes the write into its
  * next batch. Lock held on entry, released on return. */
 static int make_durable(struct sqlite_store *s, uint64_t target)
 {
@@ -138,7 +138,7 @@ static int make_durable(struct sqlite_store *s, uint64_t target)
             if (target > s->commit_count)
                 s->tx_waiters++;
             else
-                s->sync_wanted = 1;
+                s->sync_requested = 1;
             pthread_cond_signal(&s->commit_wake);
         }
     }
@@ -195,7 +195,7 @@ static int wait_for_batch(struct sqlite_store *s)
             pthread_cond_timedwait(&s->commit_wake, &s->lock, &deadline);
             continue;
         }
-        if (s->sync_wanted)
+        if (s->sync_requested)
             return 1;
         if (s->committer_stop)
             return 0;
@@ -251,17 +251,17 @@ static void sync_commits(struct sqlite_store *s, uint64_t target)
     pthread_mutex_unlock(&s->sync_lock);
 }
 
-/* Commits the shared transaction when one is due. Syncs only when a
- * writer waits: a commit nobody waits for (progress, log output) becomes
- * durable with the next sync or checkpoint, and skipping its own
- * fdatasync keeps that sync from delaying the next durable write. */
+/* Commits the shared transaction when one is due, and syncs only when a
+ * writer waits. A commit without waiters (progress, log output) becomes
+ * durable with the next sync or checkpoint, so its own fdatasync cannot
+ * delay the next durable write. */
 static void *committer_main(void *arg)
 {
     struct sqlite_store *s = arg;
 
     pthread_mutex_lock(&s->lock);
     while (wait_for_batch(s)) {
-        if (s->tx_waiters > 0 || s->sync_wanted || s->committer_stop) {
+        if (s->tx_waiters > 0 || s->sync_requested || s->committer_stop) {
             commit_and_sync(s);
         } else {
             commit_batch(s);

@@ -17,8 +17,8 @@ struct sqlite_store *sq_reader_acquire(struct sqlite_store *s)
     struct sqlite_store *reader;
     unsigned start;
 
-    /* Writes that returned may still sit in the open shared transaction,
-     * which only the write connection sees. */
+    /* Writes that returned may still be in the open shared transaction,
+     * which only the write connection can read. */
     if (s->reader_count == 0 || atomic_load(&s->tx_open)) {
         pthread_mutex_lock(&s->lock);
         return s;

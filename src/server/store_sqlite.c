@@ -79,8 +79,8 @@ static const char *const migrations[] = {
     "UPDATE tasks SET run_active = 1 WHERE status IN ('dispatched', 'running');"
     "CREATE INDEX tasks_with_run ON tasks(worker_id) WHERE run_active = 1;",
 
-    /* The dispatcher asks for the earliest retry time after every round;
-     * without this index that read every pending row. */
+    /* The dispatcher reads the earliest retry time after every round, and
+     * without this index that query read every pending row. */
     "CREATE INDEX tasks_pending_by_time ON tasks(not_before) WHERE status = 'pending';",
 
     /* A worker's tasks are found through tasks_with_run; this index only

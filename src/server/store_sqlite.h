@@ -25,7 +25,7 @@ struct sqlite_store {
     atomic_int tx_open;        /* a shared transaction is open; written under lock */
     int64_t tx_opened_ms;      /* mono_ms() when it began */
     int tx_waiters;            /* writes in it that wait for the disk */
-    int sync_wanted;           /* a caller waits for commits already made */
+    int sync_requested;        /* a caller waits for commits already made */
     int syncing;               /* a thread is committing and syncing */
     uint64_t commit_count;     /* under lock */
     pthread_cond_t commit_wake; /* with lock; CLOCK_MONOTONIC */
@@ -116,7 +116,7 @@ int sq_write_end(struct sqlite_store *s, int keep, int wait);
 
 /* Takes a reader connection and its lock; returns it. Pass it back to
  * sq_reader_release. While a shared transaction is open it returns the
- * write connection instead, so a read sees every write that returned
+ * write connection instead, so a read finds every write that returned
  * before it started, committed or not. */
 struct sqlite_store *sq_reader_acquire(struct sqlite_store *s);
 void sq_reader_release(struct sqlite_store *reader);

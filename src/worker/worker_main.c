@@ -28,7 +28,7 @@
 
 /* How long the outbox may take to drain after the last run ended. */
 #define SHUTDOWN_FLUSH_MS 5000
-/* The worker's endpoints answer at once (the supervisor does the work),
+/* The worker's endpoints reply at once (the supervisor does the work),
  * so two HTTP threads serve the server and local clients. */
 #define WORKER_HTTP_THREADS 2
 
