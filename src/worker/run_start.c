@@ -131,6 +131,8 @@ static int spawn_program(struct supervisor *sup, struct sup_run *run, char *err,
         .stdin_fd = payload_fd,
         .output_fd = run->log_fd,
         .progress_fd = progress_pipe[1],
+        .reset_signals = sup->reset_signals,
+        .reset_signal_count = sup->reset_signal_count,
     };
     if (spawn_process(&request, &run->pid, err, err_len) < 0)
         goto out;

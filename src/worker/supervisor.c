@@ -54,6 +54,10 @@ struct supervisor *supervisor_new(const struct worker_config *config, struct run
     }
     sup->config = config;
     sup->children_readable = probe_children_files();
+    /* The worker set its signal handling before this (SIGPIPE ignored in
+     * main, SIGTERM and SIGINT caught), and libcurl runs with
+     * CURLOPT_NOSIGNAL, so these stay the signals a child must reset. */
+    sup->reset_signal_count = spawn_changed_signals(sup->reset_signals);
     run_files_boot_id(sup->boot_id);
     sup->table = table;
     sup->outbox = outbox;

@@ -9,6 +9,7 @@
 
 #include "worker/progress_line.h"
 #include "worker/run_files.h"
+#include "worker/spawn.h"
 #include "worker/supervisor.h"
 
 /* Progress reports are rate-limited per run: a burst of up to
@@ -87,6 +88,8 @@ struct supervisor {
 
     struct sup_run *runs;
     int children_readable; /* /proc/self/task/TID/children exists */
+    int reset_signals[SPAWN_MAX_SIGNALS]; /* not SIG_DFL at start; reset in each child */
+    int reset_signal_count;
     char boot_id[RUN_BOOT_ID_LEN + 1];
     int shutting_down;
     int64_t shutdown_deadline_ms;
