@@ -266,6 +266,15 @@ static int is_active_program(const struct supervisor *sup, pid_t pid)
     return 0;
 }
 
+/* Reads the worker's children from the two files opened at start, or
+ * from every thread's file when those could not be opened. */
+static int read_children(struct supervisor *sup, pid_t **children, size_t *count)
+{
+    if (sup->children_files.count > 0)
+        return proc_children_read(&sup->children_files, children, count);
+    return proc_children_list(children, count);
+}
+
 /* Returns 0 when no process of the run can be left, which the common case
  * establishes without a scan of /proc. With the program reaped, a
  * surviving descendant is a member of the run's process group, or one of
@@ -279,7 +288,7 @@ static int count_leftovers(struct supervisor *sup, const struct sup_run *run)
     pid_t *children = NULL;
     size_t count = 0;
     int suspect = proc_group_alive(run->record.pgid) || !sup->children_readable ||
-                  proc_children_list(&children, &count) < 0;
+                  read_children(sup, &children, &count) < 0;
 
     for (size_t i = 0; !suspect && i < count; i++)
         suspect = !is_active_program(sup, children[i]);
@@ -367,6 +376,11 @@ static void *supervisor_thread(void *arg)
     struct pollfd fds[MAX_POLL_FDS];
     struct sup_run *polled[MAX_POLL_FDS];
 
+    /* In this thread, because the files to open depend on which thread
+     * starts the programs. */
+    if (sup->children_readable && proc_children_open(&sup->children_files) < 0)
+        log_warn("worker", "cannot open the children files of the supervisor and main threads: "
+                           "each check for leftover processes reads every thread's file");
     while (!(sup->shutting_down && !sup->runs)) {
         nfds_t count = 2;
 
@@ -394,6 +408,7 @@ static void *supervisor_thread(void *arg)
         }
         tick_runs(sup);
     }
+    proc_children_close(&sup->children_files);
     log_info("worker", "supervisor stopped: no task is running");
     return NULL;
 }

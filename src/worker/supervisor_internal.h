@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "worker/proc_children.h"
 #include "worker/progress_line.h"
 #include "worker/run_files.h"
 #include "worker/spawn.h"
@@ -88,6 +89,9 @@ struct supervisor {
 
     struct sup_run *runs;
     int children_readable; /* /proc/self/task/TID/children exists */
+    /* Opened by the supervisor thread; count 0 when that failed, and the
+     * check then reads the files of every thread. */
+    struct proc_children_files children_files;
     int reset_signals[SPAWN_MAX_SIGNALS]; /* not SIG_DFL at start; reset in each child */
     int reset_signal_count;
     char boot_id[RUN_BOOT_ID_LEN + 1];
