@@ -85,6 +85,8 @@ static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
         snprintf(err, err_len, "cannot read random bytes for the run token");
         return -1;
     }
+    /* Without a spare, run_files_create makes the directory and files. */
+    run_spares_take(sup->spares, run->dir);
     if (run_files_create(run->dir, run->payload, run->payload_len, err, err_len) < 0)
         return -1;
     if (run_record_create(run->dir, record, err, err_len) < 0)

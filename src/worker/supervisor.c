@@ -413,10 +413,25 @@ static void *supervisor_thread(void *arg)
     return NULL;
 }
 
+/* Spares kept ready: two per slot, so that a slot finds one while the
+ * spare taken by the other slot is still being replaced, up to this many. */
+#define MAX_SPARE_COUNT 8
+
 int supervisor_start(struct supervisor *sup, char *err, size_t err_len)
 {
-    int rc = pthread_create(&sup->thread, NULL, supervisor_thread, sup);
+    char *runs_dir = xasprintf("%s/runs", sup->config->state_dir);
+    char spare_err[512];
+    int spare_count = sup->config->slots * 2;
+    int rc;
 
+    if (spare_count > MAX_SPARE_COUNT)
+        spare_count = MAX_SPARE_COUNT;
+    sup->spares = run_spares_start(runs_dir, spare_count, spare_err, sizeof(spare_err));
+    if (!sup->spares)
+        log_warn("worker", "runs create their directories when they start: %s", spare_err);
+    free(runs_dir);
+
+    rc = pthread_create(&sup->thread, NULL, supervisor_thread, sup);
     if (rc != 0) {
         snprintf(err, err_len, "cannot start the supervisor thread: %s", strerror(rc));
         return -1;
@@ -444,6 +459,7 @@ void supervisor_free(struct supervisor *sup)
             sup_run_free(command->start);
         free(command);
     }
+    run_spares_stop(sup->spares);
     close(sup->wake_fds[0]);
     close(sup->wake_fds[1]);
     close(sup->signal_fd);

@@ -10,6 +10,7 @@
 #include "worker/proc_children.h"
 #include "worker/progress_line.h"
 #include "worker/run_files.h"
+#include "worker/run_spares.h"
 #include "worker/spawn.h"
 #include "worker/supervisor.h"
 
@@ -78,6 +79,7 @@ struct supervisor {
     const struct worker_config *config;
     struct run_table *table;
     struct outbox *outbox;
+    struct run_spares *spares; /* NULL when they could not be started */
     int signal_fd;
     int wake_fds[2];
     pthread_t thread;
