@@ -247,17 +247,15 @@ int outbox_put(struct outbox *outbox, const struct report *report, char *err,
     char *text = outbox_encode(report);
     int rc;
 
-    /* Not synced: the complete report goes to its lane at once, and once
-     * the server acknowledged it the server has it on disk. A crash of
-     * the worker process leaves it in the page cache for recovery. A
-     * crash of the machine during the first send loses it, as it did when
-     * it was synced first, because the crash could also come during that
-     * sync. When a send fails, the reporter syncs the outbox before the
-     * first retry, and while any lane is failing a complete report is
-     * synced here, so a report that waits for a retry survives a machine
-     * crash. The flag is read under the write lock that outbox_sync's
-     * snapshot takes, so a report appended before the flag was set is
-     * covered by that sync. */
+    /* The complete report is not synced before it is sent, because the
+     * server stores it durably before acknowledging it, and a crash of the
+     * worker process leaves it in the page cache. A machine crash during
+     * the first send loses it, as it did when a sync came first, since the
+     * crash could hit that sync too. Once a send failed, the reporter has
+     * synced the outbox, and complete reports are synced here while any
+     * lane fails (docs/worker.md, "Durability"). The flag is read under
+     * the write lock, which the reporter takes to set it and again for its
+     * sync, so that sync covers every report appended before. */
     rc = outbox_queue_text(outbox, report->task_id, text, strlen(text),
                            report->type == REPORT_COMPLETE ? OUTBOX_SYNC_IF_FAILING
                                                            : OUTBOX_SYNC_NEVER,

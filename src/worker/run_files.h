@@ -49,8 +49,8 @@ int run_files_create(const char *run_dir, const char *payload, size_t payload_le
 
 /* Writes the first state.json of a run directory, without a sync. The
  * program must not start before this returned 0, so that recovery after
- * a crash of the worker process finds the run's processes by run token;
- * the page cache keeps the record for that. */
+ * a crash of the worker process finds the run's processes by run token.
+ * The page cache keeps the record for that. */
 int run_record_create(const char *run_dir, const struct run_record *record, char *err,
                       size_t err_len);
 

@@ -2,8 +2,8 @@
  * that starting a run renames one instead of creating its directory and
  * files. Each spare is <runs-dir>/.spare-N with artifacts/ and empty
  * payload.json, state.json and output.log. Creating a file or directory
- * costs an inode allocation, which on ext4 without a journal took about
- * 0.34 ms each while many inodes were deleted recently; a rename allocates
+ * allocates an inode. On ext4 without a journal that took about 0.34 ms
+ * each while many inodes had been deleted recently, and a rename allocates
  * none. Recovery skips names that start with a dot, and spares left by an
  * earlier process are used again. Thread-safe. */
 #ifndef TASKRELAY_RUN_SPARES_H

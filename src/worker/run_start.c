@@ -64,10 +64,10 @@ static void free_env(char **env)
  * of the worker process leaves the page cache, and so the record, intact.
  * A crash of the machine kills the processes the record describes, so
  * nothing is left to kill, and the server learns from the next heartbeat
- * that the run is gone. While reports are failing to reach the server,
- * the record is synced: the server may not know yet that the attempt
- * started, and after a machine crash would send the same attempt again,
- * which the record on disk rejects as a duplicate. */
+ * that the run is gone. The record is synced while reports fail to reach
+ * the server. The server may then not know that the attempt started, and
+ * after a machine crash it sends the same attempt again, which only a
+ * record on disk rejects as a duplicate. */
 static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
                          size_t err_len)
 {
@@ -91,8 +91,9 @@ static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
         return -1;
     if (run_record_create(run->dir, record, err, err_len) < 0)
         return -1;
-    /* Checked after the write: a reporter sets the flag before it syncs,
-     * so either that sync covers this record or this check sees the flag. */
+    /* Checked after the write. A reporter sets the flag before it syncs,
+     * so either that sync covers this record or this check reads the flag
+     * as set. */
     if (outbox_delivery_failing(sup->outbox))
         return run_record_sync(run->dir, err, err_len);
     return 0;
