@@ -215,8 +215,11 @@ static void *reporter_thread(void *arg)
         }
         rc = outbox_peek(reporter->outbox, lane->index, reporter->lane_count, 500, &id, &report,
                          err, sizeof(err));
-        if (rc == 0)
+        if (rc == 0) {
+            /* Nothing of this lane waits for a retry. */
+            outbox_set_lane_failing(reporter->outbox, lane->index, 0);
             continue;
+        }
         if (rc < 0) {
             log_error("worker", "dropping unreadable report %llu from the outbox: %s", id, err);
             outbox_remove(reporter->outbox, id);
