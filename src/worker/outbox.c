@@ -193,14 +193,16 @@ static int sync_segment(struct outbox *outbox, char *err, size_t err_len)
         return -1;
     }
     segment->dir_synced = 1;
+    segment->synced_len = segment->len;
     return 0;
 }
 
 int outbox_queue_text(struct outbox *outbox, long long task_id, const char *text, size_t len,
-                      int durable, char *err, size_t err_len)
+                      enum outbox_sync_mode sync_mode, char *err, size_t err_len)
 {
     unsigned long long id;
     off_t offset;
+    int durable;
     int rc = -1;
 
     if (len > OUTBOX_RECORD_MAX_LEN) {
@@ -218,6 +220,8 @@ int outbox_queue_text(struct outbox *outbox, long long task_id, const char *text
     offset = outbox->current->len + OUTBOX_HEADER_LEN;
     outbox->current->len += (off_t)(OUTBOX_HEADER_LEN + len + 1);
 
+    durable = sync_mode == OUTBOX_SYNC_ALWAYS ||
+              (sync_mode == OUTBOX_SYNC_IF_FAILING && outbox->failing_lanes != 0);
     if (durable && sync_segment(outbox, err, err_len) < 0) {
         /* Nothing is queued on failure, also not after a restart. */
         outbox->current->len -= (off_t)(OUTBOX_HEADER_LEN + len + 1);
@@ -241,15 +245,103 @@ int outbox_put(struct outbox *outbox, const struct report *report, char *err,
                size_t err_len)
 {
     char *text = outbox_encode(report);
-    /* The complete report must be on disk before the run counts as
-     * finished and before it is sent: it is the only record of the
-     * outcome. fdatasync also puts every earlier record of the segment on
-     * disk. Progress, log and artifact reports are not synced; a power
-     * loss may lose them, but never an outcome. */
-    int rc = outbox_queue_text(outbox, report->task_id, text, strlen(text),
-                               report->type == REPORT_COMPLETE, err, err_len);
+    int rc;
 
+    /* The complete report is not synced before it is sent, because the
+     * server stores it durably before acknowledging it, and a crash of the
+     * worker process leaves it in the page cache. A machine crash during
+     * the first send loses it, as it did when a sync came first, since the
+     * crash could hit that sync too. Once a send failed, the reporter has
+     * synced the outbox, and complete reports are synced here while any
+     * lane fails (docs/worker.md, "Durability"). The flag is read under
+     * the write lock, which the reporter takes to set it and again for its
+     * sync, so that sync covers every report appended before. */
+    rc = outbox_queue_text(outbox, report->task_id, text, strlen(text),
+                           report->type == REPORT_COMPLETE ? OUTBOX_SYNC_IF_FAILING
+                                                           : OUTBOX_SYNC_NEVER,
+                           err, err_len);
     free(text);
+    return rc;
+}
+
+int outbox_set_lane_failing(struct outbox *outbox, int lane, int failing)
+{
+    unsigned int bit = 1U << lane;
+    unsigned int before;
+
+    pthread_mutex_lock(&outbox->write_lock);
+    before = outbox->failing_lanes;
+    outbox->failing_lanes = failing ? before | bit : before & ~bit;
+    pthread_mutex_unlock(&outbox->write_lock);
+    return failing && !(before & bit);
+}
+
+int outbox_delivery_failing(struct outbox *outbox)
+{
+    return outbox->failing_lanes != 0;
+}
+
+/* A segment to sync and the length the sync covers. */
+struct sync_target {
+    struct outbox_segment *segment;
+    off_t len;
+};
+
+/* Collects the segments with records not yet on disk and holds a
+ * reference to each, so none is deleted during the sync. */
+static size_t collect_unsynced(struct outbox *outbox, struct sync_target **targets)
+{
+    size_t count = 0;
+
+    *targets = NULL;
+    pthread_mutex_lock(&outbox->write_lock);
+    pthread_mutex_lock(&outbox->lock);
+    for (struct outbox_segment *segment = outbox->segments; segment; segment = segment->next) {
+        if (segment->synced_len >= segment->len && segment->dir_synced)
+            continue;
+        *targets = xrealloc(*targets, (count + 1) * sizeof(**targets));
+        (*targets)[count++] = (struct sync_target){.segment = segment, .len = segment->len};
+        segment->refs++;
+    }
+    pthread_mutex_unlock(&outbox->lock);
+    pthread_mutex_unlock(&outbox->write_lock);
+    return count;
+}
+
+int outbox_sync(struct outbox *outbox, char *err, size_t err_len)
+{
+    struct sync_target *targets;
+    size_t count = collect_unsynced(outbox, &targets);
+    int rc = 0;
+
+    /* Outside the locks, so that appends of running tasks do not wait for
+     * the disk. fdatasync covers everything written before it started. */
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        if (fdatasync(targets[i].segment->fd) < 0) {
+            snprintf(err, err_len, "cannot sync '%s': %s", targets[i].segment->path,
+                     strerror(errno));
+            rc = -1;
+        }
+    }
+    if (rc == 0 && count > 0 && fsync_dir(outbox->dir) < 0) {
+        snprintf(err, err_len, "cannot sync directory '%s': %s", outbox->dir, strerror(errno));
+        rc = -1;
+    }
+
+    pthread_mutex_lock(&outbox->write_lock);
+    pthread_mutex_lock(&outbox->lock);
+    for (size_t i = 0; i < count; i++) {
+        struct outbox_segment *segment = targets[i].segment;
+
+        if (rc == 0 && segment->synced_len < targets[i].len)
+            segment->synced_len = targets[i].len;
+        if (rc == 0)
+            segment->dir_synced = 1;
+        outbox_release_segment(outbox, segment);
+    }
+    pthread_mutex_unlock(&outbox->lock);
+    pthread_mutex_unlock(&outbox->write_lock);
+    free(targets);
     return rc;
 }
 

@@ -44,11 +44,27 @@ struct outbox;
 struct outbox *outbox_open(const char *dir, char *err, size_t err_len);
 void outbox_close(struct outbox *outbox);
 
-/* Writes the report to disk and queues it. A REPORT_COMPLETE is on disk,
- * with every earlier report of its segment, when this returns. The others
- * are not synced. */
+/* Appends the report to the current segment and queues it for its lane.
+ * Nothing is synced, except a REPORT_COMPLETE while a lane is failing
+ * (outbox_set_lane_failing): that one is on disk, with every earlier
+ * report of its segment, when this returns. */
 int outbox_put(struct outbox *outbox, const struct report *report, char *err,
                size_t err_len);
+
+/* Marks a lane as failing, after a send failed or timed out or while the
+ * worker is not registered, or as delivering again. Returns 1 when the
+ * lane was not failing before, which is when the caller syncs (outbox_sync)
+ * before the first retry. From then on every complete report is synced
+ * before it is queued, until every lane delivers again. Lanes 0 to 31. */
+int outbox_set_lane_failing(struct outbox *outbox, int lane, int failing);
+
+/* Returns nonzero while any lane is failing. */
+int outbox_delivery_failing(struct outbox *outbox);
+
+/* Puts every report appended so far on disk: fdatasync of each segment
+ * with unsynced records, and the directory entries of new segments.
+ * Appends go on meanwhile and are not covered. */
+int outbox_sync(struct outbox *outbox, char *err, size_t err_len);
 
 /* Returns the lane, 0 to lane_count - 1, of a task's reports. Reports of
  * one task are in one lane, so they keep their order, while a slow report

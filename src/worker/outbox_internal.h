@@ -13,8 +13,9 @@ struct outbox_segment {
     struct outbox_segment *next;
     char *path;
     int fd;
-    off_t len;      /* bytes written; the next record goes here */
-    int dir_synced; /* its directory entry is on disk */
+    off_t len;        /* bytes written; the next record goes here */
+    off_t synced_len; /* bytes known to be on disk */
+    int dir_synced;   /* its directory entry is on disk */
     /* Queued reports in the segment, plus one while reports are appended
      * to it. The file is deleted when this drops to zero. */
     size_t refs;
@@ -42,6 +43,10 @@ struct outbox {
     struct outbox_segment *current; /* NULL until the first append */
     unsigned long long next_id;
     size_t torn_count;
+    /* Bit L is set while lane L's last send failed or the lane waits for
+     * registration. Written under write_lock, read without a lock by
+     * outbox_delivery_failing. */
+    _Atomic unsigned int failing_lanes;
 };
 
 void outbox_push_entry(struct outbox *outbox, unsigned long long id, long long task_id,
@@ -50,10 +55,16 @@ void outbox_push_entry(struct outbox *outbox, unsigned long long id, long long t
 void outbox_release_segment(struct outbox *outbox, struct outbox_segment *segment);
 /* Adds an open segment file; takes path. Its refs start at zero. */
 struct outbox_segment *outbox_add_segment(struct outbox *outbox, char *path, int fd);
-/* Appends a report's text to the current segment and queues it; durable
- * syncs it before it is queued. */
+enum outbox_sync_mode {
+    OUTBOX_SYNC_NEVER,
+    OUTBOX_SYNC_IF_FAILING, /* sync while a lane is failing */
+    OUTBOX_SYNC_ALWAYS,
+};
+
+/* Appends a report's text to the current segment and queues it; a sync,
+ * when sync_mode asks for one, comes before it is queued. */
 int outbox_queue_text(struct outbox *outbox, long long task_id, const char *text, size_t len,
-                      int durable, char *err, size_t err_len);
+                      enum outbox_sync_mode sync_mode, char *err, size_t err_len);
 /* Reads and decodes one queued report. */
 int outbox_read_entry(const struct outbox_entry *entry, struct report *out, char *err,
                       size_t err_len);

@@ -197,8 +197,9 @@ static int import_report_files(struct outbox *outbox, char *err, size_t err_len)
         rc = read_report_file(path, &text, err, err_len);
         if (rc == 0)
             rc = outbox_queue_text(outbox, task_id_of(text.data, text.len),
-                                   text.data ? text.data : "", text.len, i + 1 == count, err,
-                                   err_len);
+                                   text.data ? text.data : "", text.len,
+                                   i + 1 == count ? OUTBOX_SYNC_ALWAYS : OUTBOX_SYNC_NEVER,
+                                   err, err_len);
         strbuf_free(&text);
         free(path);
     }

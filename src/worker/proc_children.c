@@ -107,6 +107,84 @@ int proc_children_list(pid_t **pids, size_t *count)
     return rc;
 }
 
+static int open_thread_file(pid_t tid)
+{
+    char path[64];
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)tid);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int proc_children_open(struct proc_children_files *files)
+{
+    pid_t self = gettid();
+    pid_t main_tid = getpid();
+
+    files->count = 0;
+    files->fds[files->count] = open_thread_file(self);
+    if (files->fds[files->count] < 0)
+        return -1;
+    files->count++;
+    if (main_tid == self)
+        return 0;
+    files->fds[files->count] = open_thread_file(main_tid);
+    if (files->fds[files->count] < 0) {
+        proc_children_close(files);
+        return -1;
+    }
+    files->count++;
+    return 0;
+}
+
+/* Reads a whole children file from its start. The file is a seq_file,
+ * which generates the list again for a read at offset 0. */
+static int pread_children_file(int fd, struct strbuf *text)
+{
+    char chunk[4096];
+    off_t offset = 0;
+    ssize_t n;
+
+    while ((n = pread(fd, chunk, sizeof(chunk), offset)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        strbuf_append(text, chunk, (size_t)n);
+        offset += n;
+    }
+    return 0;
+}
+
+int proc_children_read(const struct proc_children_files *files, pid_t **pids, size_t *count)
+{
+    struct strbuf text;
+    int rc = 0;
+
+    *pids = NULL;
+    *count = 0;
+    strbuf_init(&text);
+    for (int i = 0; rc == 0 && i < files->count; i++) {
+        strbuf_reset(&text);
+        rc = pread_children_file(files->fds[i], &text);
+        if (rc == 0)
+            rc = proc_children_parse(text.data, pids, count);
+    }
+    strbuf_free(&text);
+    if (rc < 0) {
+        free(*pids);
+        *pids = NULL;
+        *count = 0;
+    }
+    return rc;
+}
+
+void proc_children_close(struct proc_children_files *files)
+{
+    for (int i = 0; i < files->count; i++)
+        close(files->fds[i]);
+    files->count = 0;
+}
+
 int proc_group_alive(int pgid)
 {
     if (pgid <= 0)

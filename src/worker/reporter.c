@@ -16,6 +16,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/run_files.h"
 
 #define REPORT_TIMEOUT_MS 10000
 #define ARTIFACT_TIMEOUT_MS 120000
@@ -173,6 +174,24 @@ static enum report_disposition handle_response(struct reporter *reporter,
     return disposition;
 }
 
+/* Marks the lane as failing; the first time, puts the outbox and the run
+ * records on disk before the first retry. Reports were appended and run
+ * records written without a sync, on the premise that the server receives
+ * them at once. A report that waits for a retry must survive a machine
+ * crash, and so must the record of a run whose start the server has not
+ * heard of, because the server sends such an attempt again. */
+static void mark_failing(struct reporter *reporter, struct reporter_lane *lane)
+{
+    char err[512];
+
+    if (!outbox_set_lane_failing(reporter->outbox, lane->index, 1))
+        return;
+    if (outbox_sync(reporter->outbox, err, sizeof(err)) < 0)
+        log_error("worker", "cannot sync the outbox before retrying reports: %s", err);
+    if (run_files_sync_all(reporter->config->state_dir, err, sizeof(err)) < 0)
+        log_error("worker", "cannot sync the run records before retrying reports: %s", err);
+}
+
 static void *reporter_thread(void *arg)
 {
     struct reporter_lane *lane = arg;
@@ -189,12 +208,18 @@ static void *reporter_thread(void *arg)
         long status = 0;
         int rc;
 
-        if (!server_link_wait_registered(reporter->link, 500))
+        if (!server_link_wait_registered(reporter->link, 500)) {
+            if (outbox_pending(reporter->outbox) > 0)
+                mark_failing(reporter, lane);
             continue;
+        }
         rc = outbox_peek(reporter->outbox, lane->index, reporter->lane_count, 500, &id, &report,
                          err, sizeof(err));
-        if (rc == 0)
+        if (rc == 0) {
+            /* Nothing of this lane waits for a retry. */
+            outbox_set_lane_failing(reporter->outbox, lane->index, 0);
             continue;
+        }
         if (rc < 0) {
             log_error("worker", "dropping unreadable report %llu from the outbox: %s", id, err);
             outbox_remove(reporter->outbox, id);
@@ -205,6 +230,7 @@ static void *reporter_thread(void *arg)
         enum report_disposition disposition =
             handle_response(reporter, &report, rc, status, &response, err);
         if (disposition == REPORT_RETRY) {
+            mark_failing(reporter, lane);
             /* The first failure of a streak is logged, the rest only at debug. */
             if (failures++ == 0)
                 log_warn("worker", "report not delivered, retrying with backoff: %s",
@@ -218,6 +244,7 @@ static void *reporter_thread(void *arg)
             continue;
         }
 
+        outbox_set_lane_failing(reporter->outbox, lane->index, 0);
         if (failures > 0)
             log_info("worker", "reports are delivered again after %d retries", failures);
         failures = 0;

@@ -26,7 +26,7 @@ static int make_dir(const char *path, char *err, size_t err_len)
     return 0;
 }
 
-static int write_file(const char *path, const char *data, size_t len, int durable, char *err,
+static int write_file(const char *path, const char *data, size_t len, char *err,
                       size_t err_len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -48,10 +48,6 @@ static int write_file(const char *path, const char *data, size_t len, int durabl
         data += n;
         len -= (size_t)n;
     }
-    if (durable && fsync(fd) < 0) {
-        snprintf(err, err_len, "cannot sync '%s': %s", path, strerror(errno));
-        goto out;
-    }
     rc = 0;
 out:
     close(fd);
@@ -61,18 +57,14 @@ out:
 int run_files_create(const char *run_dir, const char *payload, size_t payload_len, char *err,
                      size_t err_len)
 {
-    char *parent = xstrdup(run_dir);
     char *artifacts = xasprintf("%s/artifacts", run_dir);
     char *payload_path = xasprintf("%s/payload.json", run_dir);
     int rc = -1;
 
-    *strrchr(parent, '/') = '\0';
-    if (make_dir(parent, err, err_len) < 0 || make_dir(run_dir, err, err_len) < 0 ||
-        make_dir(artifacts, err, err_len) < 0)
+    if (make_dir(run_dir, err, err_len) < 0 || make_dir(artifacts, err, err_len) < 0)
         goto out;
-    rc = write_file(payload_path, payload, payload_len, 0, err, err_len);
+    rc = write_file(payload_path, payload, payload_len, err, err_len);
 out:
-    free(parent);
     free(artifacts);
     free(payload_path);
     return rc;
@@ -131,7 +123,7 @@ static int record_write(const char *run_dir, const struct run_record *record, in
         snprintf(err, err_len, "cannot write '%s': %s", path, strerror(errno));
         goto out;
     }
-    if (durable && fsync(fd) < 0) {
+    if (durable && fdatasync(fd) < 0) {
         snprintf(err, err_len, "cannot sync '%s': %s", path, strerror(errno));
         goto out;
     }
@@ -143,12 +135,63 @@ out:
     return rc;
 }
 
+/* Fsyncs a directory, which puts the entries created in it on disk. */
+static int sync_dir(const char *path, char *err, size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd < 0 ? -1 : fsync(fd);
+
+    if (rc < 0)
+        snprintf(err, err_len, "cannot sync directory '%s': %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 int run_record_create(const char *run_dir, const struct run_record *record, char *err,
                       size_t err_len)
 {
-    /* A crash before the fsync returned leaves a missing or short file,
+    /* A crash before the write returned leaves a missing or short file,
      * and recovery then takes the run from its directory name. */
-    return record_write(run_dir, record, O_CREAT | O_TRUNC, 1, err, err_len);
+    return record_write(run_dir, record, O_CREAT | O_TRUNC, 0, err, err_len);
+}
+
+int run_record_sync(const char *run_dir, char *err, size_t err_len)
+{
+    char *path = xasprintf("%s/state.json", run_dir);
+    char *parent = xstrdup(run_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = -1;
+
+    *strrchr(parent, '/') = '\0';
+    if (fd < 0 || fdatasync(fd) < 0) {
+        snprintf(err, err_len, "cannot sync '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    /* The record is found only through the entry of state.json in the run
+     * directory and the run directory's entry in runs/. */
+    if (sync_dir(run_dir, err, err_len) < 0 || sync_dir(parent, err, err_len) < 0)
+        goto out;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(parent);
+    free(path);
+    return rc;
+}
+
+int run_files_sync_all(const char *state_dir, char *err, size_t err_len)
+{
+    int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd < 0 ? -1 : syncfs(fd);
+
+    if (rc < 0)
+        snprintf(err, err_len, "cannot sync the file system of '%s': %s", state_dir,
+                 strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return rc;
 }
 
 int run_record_save(const char *run_dir, const struct run_record *record, int durable,

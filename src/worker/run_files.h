@@ -41,17 +41,28 @@ struct run_record {
 /* Returns "<state_dir>/runs/<task_id>-<attempt>"; the caller frees it. */
 char *run_dir_path(const char *state_dir, long long task_id, int attempt);
 
-/* Creates the run directory with artifacts/ and writes payload.json. An
+/* Creates the run directory with artifacts/ and writes payload.json. The
+ * parent, <state-dir>/runs, must exist; recovery creates it at start. An
  * existing directory of the same attempt is reused. */
 int run_files_create(const char *run_dir, const char *payload, size_t payload_len, char *err,
                      size_t err_len);
 
-/* Writes the first state.json of a run directory and fsyncs it. The
- * program must not start before this returned 0, so that after a crash or
- * a power loss recovery finds that the attempt ran and can find its processes
- * by run token. */
+/* Writes the first state.json of a run directory, without a sync. The
+ * program must not start before this returned 0, so that recovery after
+ * a crash of the worker process finds the run's processes by run token.
+ * The page cache keeps the record for that. */
 int run_record_create(const char *run_dir, const struct run_record *record, char *err,
                       size_t err_len);
+
+/* Puts state.json on disk with the entries that lead to it: the file, the
+ * run directory and its parent, so that the record survives a crash of
+ * the machine. */
+int run_record_sync(const char *run_dir, char *err, size_t err_len);
+
+/* Puts every run directory and record under state_dir on disk with
+ * syncfs, which writes back all dirty data of that file system. For the
+ * rare case when records written without a sync must become durable. */
+int run_files_sync_all(const char *state_dir, char *err, size_t err_len);
 
 /* Overwrites state.json in place, atomically with respect to a crash of
  * the worker; durable also fsyncs it. */

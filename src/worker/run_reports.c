@@ -23,12 +23,14 @@ long long sup_next_seq(struct supervisor *sup, struct sup_run *run)
 
     (void)sup;
     if (run->seq >= run->record.seq) {
-        /* The reserved bound must be on disk before a report above the
-         * old one can reach the server: recovery sends the lost report of
-         * a run with the bound plus one, which the server ignores unless
-         * it is above every seq it applied. Synced once per block. */
+        /* Recovery sends the lost report of a run with the reserved bound
+         * plus one, so the bound is written before a report above the old
+         * one is queued. Not synced: after a crash of the worker process
+         * the page cache holds the bound. After a crash of the machine a
+         * stale bound makes the server ignore the lost report, and the
+         * server marks the run lost from the heartbeat instead. */
         run->record.seq = run->seq + RUN_SEQ_BLOCK;
-        if (run_record_save(run->dir, &run->record, 1, err, sizeof(err)) < 0)
+        if (run_record_save(run->dir, &run->record, 0, err, sizeof(err)) < 0)
             log_error("worker", "cannot save run state task=%lld attempt=%d: %s", run->task_id,
                       run->attempt, err);
     }

@@ -58,10 +58,16 @@ static void free_env(char **env)
     free(env);
 }
 
-/* Creates the run directory and the state record. The record with the run
- * token is synced before the program starts. After a crash, recovery finds
- * the run's processes by it. After a power loss, it still shows that this
- * attempt ran, so a repeated /execute does not run it again. */
+/* Creates the run directory, payload.json and the state record. The
+ * record is written before the program starts but not synced. It lets a
+ * restarted worker find and kill the run's leftover processes, and a crash
+ * of the worker process leaves the page cache, and so the record, intact.
+ * A crash of the machine kills the processes the record describes, so
+ * nothing is left to kill, and the server learns from the next heartbeat
+ * that the run is gone. The record is synced while reports fail to reach
+ * the server. The server may then not know that the attempt started, and
+ * after a machine crash it sends the same attempt again, which only a
+ * record on disk rejects as a duplicate. */
 static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
                          size_t err_len)
 {
@@ -79,25 +85,37 @@ static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
         snprintf(err, err_len, "cannot read random bytes for the run token");
         return -1;
     }
+    /* Without a spare, run_files_create makes the directory and files. */
+    run_spares_take(sup->spares, run->dir);
     if (run_files_create(run->dir, run->payload, run->payload_len, err, err_len) < 0)
         return -1;
-    return run_record_create(run->dir, record, err, err_len);
+    if (run_record_create(run->dir, record, err, err_len) < 0)
+        return -1;
+    /* Checked after the write. A reporter sets the flag before it syncs,
+     * so either that sync covers this record or this check reads the flag
+     * as set. */
+    if (outbox_delivery_failing(sup->outbox))
+        return run_record_sync(run->dir, err, err_len);
+    return 0;
 }
 
+/* Starts the program. output.log is opened once, for appending by the
+ * program and for reading by the worker. */
 static int spawn_program(struct supervisor *sup, struct sup_run *run, char *err,
                          size_t err_len)
 {
     char *payload_path = xasprintf("%s/payload.json", run->dir);
     char *log_path = xasprintf("%s/output.log", run->dir);
     int payload_fd = open(payload_path, O_RDONLY | O_CLOEXEC);
-    int output_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     int progress_pipe[2] = {-1, -1};
     char **argv = build_argv(run->kind);
     char **env = build_env(sup, run);
     int rc = -1;
 
-    run->log_fd = open(log_path, O_RDONLY | O_CLOEXEC);
-    if (payload_fd < 0 || output_fd < 0 || run->log_fd < 0) {
+    /* O_APPEND puts each write of the program at the end whatever the
+     * offset; the worker reads with pread, which leaves it alone. */
+    run->log_fd = open(log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (payload_fd < 0 || run->log_fd < 0) {
         snprintf(err, err_len, "cannot open the files of run directory '%s': %s", run->dir,
                  strerror(errno));
         goto out;
@@ -114,8 +132,10 @@ static int spawn_program(struct supervisor *sup, struct sup_run *run, char *err,
         .envp = env,
         .cwd = run->dir,
         .stdin_fd = payload_fd,
-        .output_fd = output_fd,
+        .output_fd = run->log_fd,
         .progress_fd = progress_pipe[1],
+        .reset_signals = sup->reset_signals,
+        .reset_signal_count = sup->reset_signal_count,
     };
     if (spawn_process(&request, &run->pid, err, err_len) < 0)
         goto out;
@@ -125,8 +145,6 @@ static int spawn_program(struct supervisor *sup, struct sup_run *run, char *err,
 out:
     if (payload_fd >= 0)
         close(payload_fd);
-    if (output_fd >= 0)
-        close(output_fd);
     if (progress_pipe[0] >= 0)
         close(progress_pipe[0]);
     if (progress_pipe[1] >= 0)

@@ -57,12 +57,14 @@ static void run_child(const struct spawn_request *request, int error_fd, int max
     sigset_t empty;
     int in, out, progress;
 
+    /* Only the signals that were not SIG_DFL when the worker started: the
+     * others are at SIG_DFL already. Caught ones are reset before the mask
+     * is cleared, so a signal that arrives before execve does not run a
+     * handler of the worker in this child, which shares its memory. */
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &dfl, NULL);
-    }
+    for (int i = 0; i < request->reset_signal_count; i++)
+        sigaction(request->reset_signals[i], &dfl, NULL);
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, NULL);
     setpgid(0, 0);
@@ -86,6 +88,24 @@ static void run_child(const struct spawn_request *request, int error_fd, int max
 
     execve(request->program, request->argv, request->envp);
     child_fail(error_fd, STEP_EXECVE);
+}
+
+int spawn_changed_signals(int *signals)
+{
+    int count = 0;
+
+    for (int sig = 1; sig < NSIG && count < SPAWN_MAX_SIGNALS; sig++) {
+        struct sigaction current;
+
+        /* glibc rejects the signals it reserves for its threads; execve
+         * resets their handlers. */
+        if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &current) < 0)
+            continue;
+        if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL)
+            continue;
+        signals[count++] = sig;
+    }
+    return count;
 }
 
 /* vfork rather than fork: fork copies the page tables of the whole worker,

@@ -54,6 +54,10 @@ struct supervisor *supervisor_new(const struct worker_config *config, struct run
     }
     sup->config = config;
     sup->children_readable = probe_children_files();
+    /* The worker set its signal handling before this (SIGPIPE ignored in
+     * main, SIGTERM and SIGINT caught), and libcurl runs with
+     * CURLOPT_NOSIGNAL, so these stay the signals a child must reset. */
+    sup->reset_signal_count = spawn_changed_signals(sup->reset_signals);
     run_files_boot_id(sup->boot_id);
     sup->table = table;
     sup->outbox = outbox;
@@ -262,6 +266,15 @@ static int is_active_program(const struct supervisor *sup, pid_t pid)
     return 0;
 }
 
+/* Reads the worker's children from the two files opened at start, or
+ * from every thread's file when those could not be opened. */
+static int read_children(struct supervisor *sup, pid_t **children, size_t *count)
+{
+    if (sup->children_files.count > 0)
+        return proc_children_read(&sup->children_files, children, count);
+    return proc_children_list(children, count);
+}
+
 /* Returns 0 when no process of the run can be left, which the common case
  * establishes without a scan of /proc. With the program reaped, a
  * surviving descendant is a member of the run's process group, or one of
@@ -275,7 +288,7 @@ static int count_leftovers(struct supervisor *sup, const struct sup_run *run)
     pid_t *children = NULL;
     size_t count = 0;
     int suspect = proc_group_alive(run->record.pgid) || !sup->children_readable ||
-                  proc_children_list(&children, &count) < 0;
+                  read_children(sup, &children, &count) < 0;
 
     for (size_t i = 0; !suspect && i < count; i++)
         suspect = !is_active_program(sup, children[i]);
@@ -363,6 +376,11 @@ static void *supervisor_thread(void *arg)
     struct pollfd fds[MAX_POLL_FDS];
     struct sup_run *polled[MAX_POLL_FDS];
 
+    /* In this thread, because the files to open depend on which thread
+     * starts the programs. */
+    if (sup->children_readable && proc_children_open(&sup->children_files) < 0)
+        log_warn("worker", "cannot open the children files of the supervisor and main threads: "
+                           "each check for leftover processes reads every thread's file");
     while (!(sup->shutting_down && !sup->runs)) {
         nfds_t count = 2;
 
@@ -382,22 +400,42 @@ static void *supervisor_thread(void *arg)
         }
         if (fds[0].revents)
             handle_signals(sup);
-        if (fds[1].revents)
-            process_commands(sup);
         for (nfds_t i = 2; i < count; i++) {
             if (fds[i].revents)
                 sup_read_progress(sup, polled[i]);
         }
+        /* Runs that exited are checked and finished before new runs
+         * start: finishing takes tens of microseconds and frees a slot and
+         * sends the complete report, while a start waits for the child's
+         * execve, about a millisecond. */
         tick_runs(sup);
+        if (fds[1].revents)
+            process_commands(sup);
     }
+    proc_children_close(&sup->children_files);
     log_info("worker", "supervisor stopped: no task is running");
     return NULL;
 }
 
+/* Spares kept ready: two per slot, so that a slot finds one while the
+ * spare taken by the other slot is still being replaced, up to this many. */
+#define MAX_SPARE_COUNT 8
+
 int supervisor_start(struct supervisor *sup, char *err, size_t err_len)
 {
-    int rc = pthread_create(&sup->thread, NULL, supervisor_thread, sup);
+    char *runs_dir = xasprintf("%s/runs", sup->config->state_dir);
+    char spare_err[512];
+    int spare_count = sup->config->slots * 2;
+    int rc;
 
+    if (spare_count > MAX_SPARE_COUNT)
+        spare_count = MAX_SPARE_COUNT;
+    sup->spares = run_spares_start(runs_dir, spare_count, spare_err, sizeof(spare_err));
+    if (!sup->spares)
+        log_warn("worker", "runs create their directories when they start: %s", spare_err);
+    free(runs_dir);
+
+    rc = pthread_create(&sup->thread, NULL, supervisor_thread, sup);
     if (rc != 0) {
         snprintf(err, err_len, "cannot start the supervisor thread: %s", strerror(rc));
         return -1;
@@ -425,6 +463,7 @@ void supervisor_free(struct supervisor *sup)
             sup_run_free(command->start);
         free(command);
     }
+    run_spares_stop(sup->spares);
     close(sup->wake_fds[0]);
     close(sup->wake_fds[1]);
     close(sup->signal_fd);

@@ -7,8 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "worker/proc_children.h"
 #include "worker/progress_line.h"
 #include "worker/run_files.h"
+#include "worker/run_spares.h"
+#include "worker/spawn.h"
 #include "worker/supervisor.h"
 
 /* Progress reports are rate-limited per run: a burst of up to
@@ -76,6 +79,7 @@ struct supervisor {
     const struct worker_config *config;
     struct run_table *table;
     struct outbox *outbox;
+    struct run_spares *spares; /* NULL when they could not be started */
     int signal_fd;
     int wake_fds[2];
     pthread_t thread;
@@ -87,6 +91,11 @@ struct supervisor {
 
     struct sup_run *runs;
     int children_readable; /* /proc/self/task/TID/children exists */
+    /* Opened by the supervisor thread; count 0 when that failed, and the
+     * check then reads the files of every thread. */
+    struct proc_children_files children_files;
+    int reset_signals[SPAWN_MAX_SIGNALS]; /* not SIG_DFL at start; reset in each child */
+    int reset_signal_count;
     char boot_id[RUN_BOOT_ID_LEN + 1];
     int shutting_down;
     int64_t shutdown_deadline_ms;

@@ -45,6 +45,7 @@ KIND_PROGRAMS = {
     "gated": "gated.sh",
     "artifact": "artifact.sh",
     "hostile": "hostile.sh",
+    "signals": "signals.sh",
 }
 
 # Request body limit of a server started without --max-body (docs/api.md).

@@ -117,6 +117,17 @@ class LifecycleTest(TaskrelayTestCase):
         self.assertEqual(events[-1]["type"], "failed")
         self.assertEqual(len(self.ledger_runs(task["id"])), 1)
 
+    def test_program_starts_with_default_signals(self):
+        # The worker ignores SIGPIPE and blocks SIGCHLD, SIGTERM and SIGINT;
+        # none of that may reach a task program.
+        task = self.assert_created(self.server.create_task("signals"))
+        final = self.server.wait_status(task["id"], TERMINAL)
+        self.assertEqual(final["status"], "completed")
+        lines = dict(line.split(":", 1) for line in (final["log_tail"] or "").split("\n")
+                     if ":" in line)
+        self.assertEqual(int(lines["SigIgn"].strip(), 16), 0, final["log_tail"])
+        self.assertEqual(int(lines["SigBlk"].strip(), 16), 0, final["log_tail"])
+
     def test_status_read_after_each_step(self):
         task = self.assert_created(self.server.create_task("gated"))
         task_id = task["id"]

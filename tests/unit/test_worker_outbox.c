@@ -356,6 +356,40 @@ static void lanes_keep_order_per_task(void **state)
     remove_dir(dir);
 }
 
+static void failing_lanes_and_sync(void **state)
+{
+    char dir[] = "/tmp/test_worker_outbox.XXXXXX";
+    char err[256];
+    struct outbox *outbox;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    outbox = outbox_open(dir, err, sizeof(err));
+    assert_non_null(outbox);
+    assert_false(outbox_delivery_failing(outbox));
+    assert_int_equal(outbox_sync(outbox, err, sizeof(err)), 0);
+
+    put_report(outbox, REPORT_START, 1);
+    /* Only the first failure of a lane asks the caller to sync. */
+    assert_int_equal(outbox_set_lane_failing(outbox, 1, 1), 1);
+    assert_int_equal(outbox_set_lane_failing(outbox, 1, 1), 0);
+    assert_int_equal(outbox_set_lane_failing(outbox, 0, 1), 1);
+    assert_true(outbox_delivery_failing(outbox));
+    assert_int_equal(outbox_sync(outbox, err, sizeof(err)), 0);
+    /* A complete report is synced while lanes fail and still queued. */
+    put_report(outbox, REPORT_COMPLETE, 2);
+    assert_int_equal(outbox_pending(outbox), 2);
+
+    assert_int_equal(outbox_set_lane_failing(outbox, 1, 0), 0);
+    assert_true(outbox_delivery_failing(outbox));
+    assert_int_equal(outbox_set_lane_failing(outbox, 0, 0), 0);
+    assert_false(outbox_delivery_failing(outbox));
+    take_report(outbox, 1);
+    take_report(outbox, 2);
+    outbox_close(outbox);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +402,7 @@ int main(void)
         cmocka_unit_test(acked_segments_are_deleted),
         cmocka_unit_test(earlier_report_files_are_imported),
         cmocka_unit_test(lanes_keep_order_per_task),
+        cmocka_unit_test(failing_lanes_and_sync),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

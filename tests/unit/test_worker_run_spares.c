@@ -1,0 +1,122 @@
+/* Unit tests of the spare run directories: a spare becomes a run
+ * directory with its files, spares of an earlier process are used again,
+ * and a taken name is left alone. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/util.h"
+#include "worker/run_spares.h"
+
+static char runs_dir[] = "/tmp/taskrelay-test-run-spares-XXXXXX";
+
+static int make_dir(void **state)
+{
+    (void)state;
+    return mkdtemp(runs_dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    char *command = xasprintf("rm -rf '%s'", runs_dir);
+    int rc = system(command);
+
+    (void)state;
+    free(command);
+    return rc == 0 ? 0 : -1;
+}
+
+static int exists(const char *dir, const char *name, mode_t type)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    struct stat st;
+    int found = stat(path, &st) == 0 && (st.st_mode & S_IFMT) == type;
+
+    free(path);
+    return found;
+}
+
+/* Takes a spare for run_dir, waiting up to 5 s for the thread to make one. */
+static int take_within(struct run_spares *spares, const char *run_dir)
+{
+    for (int i = 0; i < 500; i++) {
+        if (run_spares_take(spares, run_dir) == 0)
+            return 0;
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+static void spare_becomes_run_dir(void **state)
+{
+    char err[256];
+    struct run_spares *spares = run_spares_start(runs_dir, 2, err, sizeof(err));
+    char *run_dir = xasprintf("%s/7-1", runs_dir);
+    char *other_dir = xasprintf("%s/7-2", runs_dir);
+
+    (void)state;
+    assert_non_null(spares);
+    assert_int_equal(take_within(spares, run_dir), 0);
+    assert_true(exists(run_dir, ".", S_IFDIR));
+    assert_true(exists(run_dir, "artifacts", S_IFDIR));
+    assert_true(exists(run_dir, "payload.json", S_IFREG));
+    assert_true(exists(run_dir, "state.json", S_IFREG));
+    assert_true(exists(run_dir, "output.log", S_IFREG));
+
+    /* The name is taken now; the next run still gets a spare. */
+    assert_int_equal(run_spares_take(spares, run_dir), -1);
+    assert_int_equal(take_within(spares, other_dir), 0);
+    assert_true(exists(other_dir, "artifacts", S_IFDIR));
+    run_spares_stop(spares);
+    free(run_dir);
+    free(other_dir);
+}
+
+static void spares_of_earlier_process_used(void **state)
+{
+    char err[256];
+    char *earlier_dir = xasprintf("%s/earlier", runs_dir);
+    char *spare = xasprintf("%s/.spare-900", earlier_dir);
+    char *run_dir = xasprintf("%s/8-1", earlier_dir);
+    struct run_spares *spares;
+
+    (void)state;
+    assert_int_equal(mkdir(earlier_dir, 0700), 0);
+    assert_int_equal(mkdir(spare, 0700), 0);
+    spares = run_spares_start(earlier_dir, 1, err, sizeof(err));
+    assert_non_null(spares);
+    /* Ready at once: the thread makes none while one is ready. */
+    assert_int_equal(run_spares_take(spares, run_dir), 0);
+    assert_false(exists(earlier_dir, ".spare-900", S_IFDIR));
+    assert_true(exists(run_dir, ".", S_IFDIR));
+    run_spares_stop(spares);
+    free(earlier_dir);
+    free(spare);
+    free(run_dir);
+}
+
+static void take_without_spares(void **state)
+{
+    (void)state;
+    assert_int_equal(run_spares_take(NULL, "/nonexistent/1-1"), -1);
+    run_spares_stop(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(spare_becomes_run_dir),
+        cmocka_unit_test(spares_of_earlier_process_used),
+        cmocka_unit_test(take_without_spares),
+    };
+
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
