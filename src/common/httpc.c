@@ -14,15 +14,23 @@ void httpc_global_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* Returns a new easy handle; libcurl fails here only without memory. */
+static CURL *easy_new(void)
+{
+    CURL *curl = curl_easy_init();
+
+    if (!curl) {
+        fprintf(stderr, "taskrelay: curl_easy_init failed\n");
+        abort();
+    }
+    return curl;
+}
+
 struct httpc *httpc_new(void)
 {
     struct httpc *client = xcalloc(1, sizeof(*client));
 
-    client->curl = curl_easy_init();
-    if (!client->curl) {
-        fprintf(stderr, "taskrelay: curl_easy_init failed\n");
-        abort();
-    }
+    client->curl = easy_new();
     return client;
 }
 
@@ -196,12 +204,8 @@ void httpc_multi_add(struct httpc_multi *m, const char *method, const char *url,
         m->idle = call->next;
     } else {
         call = xcalloc(1, sizeof(*call));
-        call->curl = curl_easy_init();
+        call->curl = easy_new();
         strbuf_init(&call->response);
-        if (!call->curl) {
-            fprintf(stderr, "taskrelay: curl_easy_init failed\n");
-            abort();
-        }
     }
     strbuf_reset(&call->response);
     call->method = xstrdup(method);

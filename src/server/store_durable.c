@@ -344,22 +344,26 @@ int sq_durable_start(struct sqlite_store *s, const char *path, char *err, size_t
     return 0;
 }
 
+/* Sets *stop under the store lock, wakes the thread and waits for it. */
+static void stop_thread(struct sqlite_store *s, int *stop, pthread_cond_t *wake,
+                        pthread_t thread)
+{
+    pthread_mutex_lock(&s->lock);
+    *stop = 1;
+    pthread_cond_signal(wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(thread, NULL);
+}
+
 void sq_durable_stop(struct sqlite_store *s)
 {
+    /* The committer commits and syncs what is still open before it ends. */
     if (s->committer_running) {
-        pthread_mutex_lock(&s->lock);
-        s->committer_stop = 1;
-        pthread_cond_signal(&s->commit_wake);
-        pthread_mutex_unlock(&s->lock);
-        pthread_join(s->committer_thread, NULL);
+        stop_thread(s, &s->committer_stop, &s->commit_wake, s->committer_thread);
         s->committer_running = 0;
     }
     if (s->checkpoint_db) {
-        pthread_mutex_lock(&s->lock);
-        s->checkpoint_stop = 1;
-        pthread_cond_signal(&s->checkpoint_wake);
-        pthread_mutex_unlock(&s->lock);
-        pthread_join(s->checkpoint_thread, NULL);
+        stop_thread(s, &s->checkpoint_stop, &s->checkpoint_wake, s->checkpoint_thread);
         sqlite3_close(s->checkpoint_db);
         s->checkpoint_db = NULL;
     }
