@@ -182,31 +182,27 @@ out:
 
 void api_task_cancel(struct app *app, struct http_exchange *ex, long long id)
 {
-    struct task_record before;
     struct task_record after;
     int64_t seq;
-    int rc;
+    int rc = app->store->ops->task_cancel(app->store, id, now_ms(), &after, &seq);
 
-    if (app->store->ops->task_get(app->store, id, &before) != STORE_OK) {
+    if (rc == STORE_NOT_FOUND) {
         api_reply_task_not_found(ex, id);
-        return;
-    }
-    rc = app->store->ops->task_cancel(app->store, id, now_ms(), &after, &seq);
-    if (rc == STORE_CONFLICT) {
+    } else if (rc == STORE_CONFLICT) {
         http_reply_error(ex, 409, "conflict", "task %lld already ended as %s", id,
                          task_status_name(after.status));
     } else if (rc != STORE_OK) {
         http_reply_error(ex, 500, "internal", "the task could not be canceled; try again");
     } else {
-        log_info("api", "task canceled task=%lld attempt=%d was=%s", id, after.attempt,
-                 task_status_name(before.status));
-        if (before.worker_id && (before.status == TASK_DISPATCHED || before.status == TASK_RUNNING))
-            dispatcher_send_cancel(app->dispatcher, before.worker_id, id, before.attempt);
+        log_info("api", "task canceled task=%lld attempt=%d", id, after.attempt);
+        /* run_active comes from the cancel's own transaction, so a claim
+         * that raced the cancel still gets its run killed. */
+        if (after.worker_id && after.run_active)
+            dispatcher_send_cancel(app->dispatcher, after.worker_id, id, after.attempt);
         app_publish_task(app, &after, seq);
         dispatcher_wake(app->dispatcher);
         http_reply_json(ex, 200, render_task(&after));
     }
-    task_record_clear(&before);
     task_record_clear(&after);
 }
 

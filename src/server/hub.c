@@ -31,6 +31,11 @@ struct hub {
     int64_t idle_wake_ms;
     pthread_t idle_thread;
     pthread_cond_t idle_cond; /* signalled on close */
+
+    /* Wake functions called outside the lock and not yet returned, so
+     * hub_close can wait until every parked connection was resumed. */
+    int wakes_running;
+    pthread_cond_t wakes_done;
 };
 
 static size_t channel_of(int64_t task_id)
@@ -74,9 +79,14 @@ static void collect(struct parker_list *list, int64_t task_id, int64_t idle_befo
     }
 }
 
-/* Calls the wake functions of parkers that already left the hub. */
-static void wake_all(struct hub_parker *woken)
+/* Calls the wake functions of parkers that already left the hub. Lock
+ * held on entry and return, released while they run. */
+static void wake_all(struct hub *hub, struct hub_parker *woken)
 {
+    if (!woken)
+        return;
+    hub->wakes_running++;
+    pthread_mutex_unlock(&hub->lock);
     while (woken) {
         struct hub_parker *next = woken->next;
 
@@ -84,6 +94,9 @@ static void wake_all(struct hub_parker *woken)
         woken->wake(woken->ctx);
         woken = next;
     }
+    pthread_mutex_lock(&hub->lock);
+    if (--hub->wakes_running == 0)
+        pthread_cond_broadcast(&hub->wakes_done);
 }
 
 /* Wakes readers parked for longer than the keepalive interval. */
@@ -103,9 +116,7 @@ static void *idle_main(void *arg)
         collect(&hub->parked_all, -1, idle_before_ms, &woken);
         for (int i = 0; i < HUB_CHANNELS; i++)
             collect(&hub->parked[i], -1, idle_before_ms, &woken);
-        pthread_mutex_unlock(&hub->lock);
-        wake_all(woken);
-        pthread_mutex_lock(&hub->lock);
+        wake_all(hub, woken);
     }
     pthread_mutex_unlock(&hub->lock);
     return NULL;
@@ -117,6 +128,7 @@ struct hub *hub_new(size_t capacity, int64_t idle_wake_ms)
 
     pthread_mutex_init(&hub->lock, NULL);
     cond_init_monotonic(&hub->idle_cond);
+    pthread_cond_init(&hub->wakes_done, NULL);
     hub->ring = xcalloc(capacity, sizeof(*hub->ring));
     hub->capacity = capacity;
     hub->idle_wake_ms = idle_wake_ms;
@@ -134,6 +146,7 @@ void hub_free(struct hub *hub)
         free(hub->ring[i].data);
     free(hub->ring);
     pthread_cond_destroy(&hub->idle_cond);
+    pthread_cond_destroy(&hub->wakes_done);
     pthread_mutex_destroy(&hub->lock);
     free(hub);
 }
@@ -160,8 +173,8 @@ void hub_publish(struct hub *hub, enum hub_event_type type, int64_t seq, int64_t
         hub->channel_next[channel_of(task_id)] = hub->next;
         collect(&hub->parked[channel_of(task_id)], task_id, INT64_MAX, &woken);
     }
+    wake_all(hub, woken);
     pthread_mutex_unlock(&hub->lock);
-    wake_all(woken);
 }
 
 void hub_reader_add(struct hub *hub)
@@ -271,6 +284,10 @@ void hub_close(struct hub *hub)
     for (int i = 0; i < HUB_CHANNELS; i++)
         collect(&hub->parked[i], -1, INT64_MAX, &woken);
     pthread_cond_signal(&hub->idle_cond);
+    wake_all(hub, woken);
+    /* A publisher may still be resuming streams it took out before the
+     * close; the HTTP daemon must not stop while one is suspended. */
+    while (hub->wakes_running > 0)
+        pthread_cond_wait(&hub->wakes_done, &hub->lock);
     pthread_mutex_unlock(&hub->lock);
-    wake_all(woken);
 }

@@ -75,7 +75,8 @@ int hub_park(struct hub *hub, struct hub_parker *p, uint64_t position);
 /* Takes p out if it is still parked, so no wake for it starts later. */
 void hub_unpark(struct hub *hub, struct hub_parker *p);
 
-/* Wakes every parked reader and makes hub_take return -1 from now on. */
+/* Wakes every parked reader, waits until every wake already started has
+ * returned, and makes hub_take return -1 from now on. */
 void hub_close(struct hub *hub);
 
 #endif

@@ -19,6 +19,21 @@
 /* How many changed tasks one replay sends at most; a client further
  * behind gets a "reset" event and reloads. */
 #define REPLAY_LIMIT 10000
+/* Concurrent requests publish their task events in the order their
+ * threads run, not in seq order, so events a few hundred seqs apart may
+ * arrive swapped. A resumed stream therefore replays from this many seqs
+ * before its Last-Event-ID; the client gets some states twice, which
+ * only repeats what it shows. */
+#define REPLAY_MARGIN 1024
+/* The stream of all tasks remembers the newest seq it sent for this many
+ * recent tasks, so an older event of a task arriving late is not sent
+ * after a newer one. */
+#define SENT_SLOTS 256
+
+struct sent_seq {
+    int64_t task_id;
+    int64_t seq;
+};
 
 struct sse_stream {
     struct app *app;
@@ -28,6 +43,7 @@ struct sse_stream {
     int64_t task_id; /* 0 = all tasks and workers */
     uint64_t hub_position;
     int64_t last_seq; /* highest task event seq sent */
+    struct sent_seq *sent; /* SENT_SLOTS entries by task id; all-tasks streams only */
     int started;
     struct strbuf pending; /* formatted bytes not yet handed to MHD */
     size_t pending_off;
@@ -52,14 +68,38 @@ static void append_task(struct sse_stream *s, const struct task_record *task, in
     json_decref(json);
 }
 
-/* Sends the current state of every task changed after last_seq. */
-static void replay_changes(struct sse_stream *s)
+/* Returns 1 when the stream already sent seq or a newer event of the task,
+ * and otherwise records seq as sent. */
+static int already_sent(struct sse_stream *s, int64_t task_id, int64_t seq)
+{
+    struct sent_seq *slot;
+
+    if (!s->sent)
+        return seq <= s->last_seq;
+    slot = &s->sent[(uint64_t)task_id % SENT_SLOTS];
+    if (slot->task_id == task_id && seq <= slot->seq)
+        return 1;
+    slot->task_id = task_id;
+    slot->seq = seq;
+    return 0;
+}
+
+static void note_sent(struct sse_stream *s, int64_t seq)
+{
+    if (seq > s->last_seq)
+        s->last_seq = seq;
+}
+
+/* Sends the current state of every task changed after seq from_seq. */
+static void replay_changes(struct sse_stream *s, int64_t from_seq)
 {
     struct store *store = s->app->store;
     struct task_change *changes = NULL;
     size_t count = 0;
 
-    if (store->ops->changes_since(store, s->last_seq, s->task_id, REPLAY_LIMIT, &changes,
+    if (from_seq < 0)
+        from_seq = 0;
+    if (store->ops->changes_since(store, from_seq, s->task_id, REPLAY_LIMIT, &changes,
                                   &count) != STORE_OK) {
         free(changes);
         return;
@@ -75,10 +115,11 @@ static void replay_changes(struct sse_stream *s)
 
         if (store->ops->task_get(store, changes[i].task_id, &task) != STORE_OK)
             continue;
+        if (s->sent)
+            already_sent(s, changes[i].task_id, changes[i].seq);
         append_task(s, &task, changes[i].seq);
         task_record_clear(&task);
-        if (changes[i].seq > s->last_seq)
-            s->last_seq = changes[i].seq;
+        note_sent(s, changes[i].seq);
     }
     free(changes);
 }
@@ -109,10 +150,13 @@ static void start_stream(struct sse_stream *s)
     strbuf_appendf(&s->pending, "retry: 2000\n\n");
     if (s->task_id == 0) {
         send_workers(s);
-        if (s->last_seq == 0)
+        if (s->last_seq == 0) {
+            /* A new stream of all tasks starts from now, with no history. */
             s->app->store->ops->last_seq(s->app->store, &s->last_seq);
+            return;
+        }
     }
-    replay_changes(s);
+    replay_changes(s, s->last_seq > 0 ? s->last_seq - REPLAY_MARGIN : 0);
 }
 
 static void relay_events(struct sse_stream *s, struct hub_event *events, size_t count)
@@ -123,9 +167,9 @@ static void relay_events(struct sse_stream *s, struct hub_event *events, size_t 
         if (s->task_id && e->task_id != s->task_id)
             continue;
         if (e->type == HUB_TASK) {
-            if (e->seq <= s->last_seq)
+            if (already_sent(s, e->task_id, e->seq))
                 continue;
-            s->last_seq = e->seq;
+            note_sent(s, e->seq);
             append_event(&s->pending, "task", e->seq, e->data);
         } else if (e->type == HUB_WORKER && s->task_id == 0) {
             append_event(&s->pending, "worker", 0, e->data);
@@ -151,7 +195,7 @@ static int fill_pending(struct sse_stream *s)
     if (hub_take(s->app->hub, &s->hub_position, s->task_id, &events, &count, &overrun) < 0)
         return -1;
     if (overrun)
-        replay_changes(s);
+        replay_changes(s, s->last_seq - REPLAY_MARGIN);
     relay_events(s, events, count);
     hub_events_free(events, count);
     if (s->pending.len == 0 && mono_ms() - s->last_send_ms >= SSE_KEEPALIVE_MS)
@@ -207,6 +251,7 @@ static void sse_free(void *cls)
     hub_unpark(s->app->hub, &s->parker);
     hub_reader_remove(s->app->hub);
     strbuf_free(&s->pending);
+    free(s->sent);
     free(s);
 }
 
@@ -215,7 +260,7 @@ void api_stream(struct app *app, struct http_exchange *ex, long long task_id)
     const char *last_id = http_header(ex, "Last-Event-ID");
     struct sse_stream *s;
     struct MHD_Response *response;
-    int64_t seq = 0;
+    int64_t seq = 0, newest = 0;
 
     if (!last_id)
         last_id = http_query(ex, "last_event_id");
@@ -224,6 +269,10 @@ void api_stream(struct app *app, struct http_exchange *ex, long long task_id)
                          "Last-Event-ID '%s' is not an event id: reconnect without it", last_id);
         return;
     }
+    /* An id from before a database reset would hold back every event. */
+    app->store->ops->last_seq(app->store, &newest);
+    if (seq > newest)
+        seq = newest;
     if (task_id) {
         struct task_record task;
 
@@ -243,6 +292,8 @@ void api_stream(struct app *app, struct http_exchange *ex, long long task_id)
     s->last_send_ms = mono_ms();
     s->task_id = task_id;
     s->last_seq = seq;
+    if (task_id == 0)
+        s->sent = xcalloc(SENT_SLOTS, sizeof(*s->sent));
     strbuf_init(&s->pending);
     response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, s,
                                                  sse_free);

@@ -212,8 +212,8 @@ static void commit_batch(struct sqlite_store *s)
     int ok = sq_exec(s, "COMMIT") == STORE_OK;
 
     if (!ok) {
-        log_error("store", "commit of %d waiting writes failed; they are rolled back",
-                  s->tx_waiters);
+        log_error("store", "commit %llu failed, so every write in it is rolled back: %s",
+                  (unsigned long long)number, sqlite3_errmsg(s->db));
         sq_rollback(s);
     }
     atomic_store(&s->tx_open, 0);
