@@ -49,7 +49,7 @@ int bench_phase_throughput(const struct bench_options *options, json_t **result,
     int64_t created_count = 0;
     int64_t deadline_ns;
     int64_t start_ns, created_ns, end_ns;
-    double cpu_start_s, cpu_end_s;
+    double cpu_start_s, cpu_end_s, own_start_s = 0, own_end_s = 0;
     int create_rc, wait_rc;
 
     if (start_fleet(options, SIM_MODE_AUTO, options->worker_count, options->slots, &fleet, err,
@@ -57,6 +57,7 @@ int bench_phase_throughput(const struct bench_options *options, json_t **result,
         return -1;
 
     cpu_start_s = server_cpu_s(options);
+    bench_process_cpu_s(getpid(), &own_start_s);
     start_ns = bench_now_ns();
     deadline_ns = start_ns + (int64_t)options->timeout_s * 1000000000;
     create_rc = bench_create_parallel(&options->target, options->kind, options->task_count,
@@ -66,19 +67,23 @@ int bench_phase_throughput(const struct bench_options *options, json_t **result,
     wait_rc = sim_fleet_wait_completed(fleet, created_count, deadline_ns);
     end_ns = bench_now_ns();
     cpu_end_s = server_cpu_s(options);
+    bench_process_cpu_s(getpid(), &own_end_s);
 
     int64_t completed_count = sim_fleet_completed_count(fleet);
     double elapsed_s = (double)(end_ns - start_ns) / 1e9;
     double cpu_s = cpu_end_s - cpu_start_s;
+    double own_cpu_s = own_end_s - own_start_s;
 
     *result = json_pack(
-        "{s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:b}", "workers",
+        "{s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:b}", "workers",
         options->worker_count, "slots", options->slots, "creators", options->creator_count,
         "created", (json_int_t)created_count, "completed", (json_int_t)completed_count,
         "elapsed_s", elapsed_s, "tasks_per_s", (double)completed_count / elapsed_s,
         "create_per_s", (double)created_count / ((double)(created_ns - start_ns) / 1e9),
         "server_cpu_s", cpu_s, "server_cpu_s_per_1000",
-        completed_count > 0 ? cpu_s * 1000.0 / (double)completed_count : 0.0, "report_errors",
+        completed_count > 0 ? cpu_s * 1000.0 / (double)completed_count : 0.0,
+        "loadgen_cpu_s_per_1000",
+        completed_count > 0 ? own_cpu_s * 1000.0 / (double)completed_count : 0.0, "report_errors",
         (json_int_t)sim_fleet_error_count(fleet), "timed_out", wait_rc < 0);
     sim_fleet_stop(fleet);
     if (create_rc == 0 && wait_rc < 0)

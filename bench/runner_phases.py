@@ -40,6 +40,8 @@ def phase_throughput(ctx, folder):
             server.stop()
         figures[f"throughput_w{workers}_tasks_per_s"] = result["tasks_per_s"]
         figures[f"throughput_w{workers}_cpu_s_per_1000"] = result["server_cpu_s_per_1000"]
+        figures[f"throughput_w{workers}_loadgen_cpu_s_per_1000"] = \
+            result["loadgen_cpu_s_per_1000"]
         figures[f"throughput_w{workers}_report_errors"] = result["report_errors"]
     return figures
 

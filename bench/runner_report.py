@@ -16,6 +16,8 @@ ROWS = [
     ("server CPU per 1,000 tasks, 1 worker", "throughput_w1_cpu_s_per_1000", "s", "", None),
     ("server CPU per 1,000 tasks, 16 workers", "throughput_w16_cpu_s_per_1000", "s", "",
      None),
+    ("load generator CPU per 1,000 tasks, 16 workers",
+     "throughput_w16_loadgen_cpu_s_per_1000", "s", "", None),
     ("BullMQ no-op jobs", "bullmq_jobs_per_s", "jobs/s", "", None),
     ("taskrelay (16 workers) / BullMQ", "ratio_vs_bullmq", "x", ">= 3", lambda v: v >= 3),
     ("dispatch latency p50", "dispatch_p50_us", "us", "<= 500", lambda v: v <= 500),
