@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +75,11 @@ int server_main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     memset(&app, 0, sizeof(app));
     app.config = opts.config;
+    /* glibc gives threads their own malloc arenas, up to 8 per core, and
+     * each keeps the memory freed into it. With 32 HTTP threads serving
+     * large list pages that kept 10 to 20 MiB more resident after reads of
+     * a large store; two arenas keep it near what the data needs. */
+    mallopt(M_ARENA_MAX, 2);
     if (make_data_dirs(app.config.data_dir) < 0) {
         server_options_free(&opts);
         return 1;
