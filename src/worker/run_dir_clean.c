@@ -97,7 +97,7 @@ static int remove_entries_at(int dir_fd, const char *dir, int depth, char *err,
 }
 
 /* Truncates a file that a new run overwrites. Anything but a regular file
- * with one link is deleted instead; the run then creates the file. */
+ * with one link is deleted instead, and the run then creates the file. */
 static int truncate_at(int dir_fd, const char *dir, const char *name, char *err,
                        size_t err_len)
 {

@@ -40,7 +40,8 @@ static void push_ready(struct run_spares *spares, char *path)
 }
 
 /* Empties a spare for the pool, or deletes it when the pool is full or it
- * cannot be emptied. Called without the lock; pushes the spare itself. */
+ * cannot be emptied. Takes ownership of spare and is called without the
+ * lock. */
 static void refill_with(struct run_spares *spares, char *spare)
 {
     char err[512];
@@ -57,7 +58,7 @@ static void refill_with(struct run_spares *spares, char *spare)
             pthread_mutex_unlock(&spares->lock);
             return;
         }
-        log_warn("worker", "deleting spare run directory '%s': %s", spare, err);
+        log_warn("worker", "cannot empty spare run directory '%s', deleting it: %s", spare, err);
     }
     if (run_dir_remove(spare, err, sizeof(err)) < 0)
         log_warn("worker", "cannot delete spare run directory '%s': %s", spare, err);
@@ -85,8 +86,8 @@ static void recycle_one(struct run_spares *spares, char *run_dir)
 }
 
 /* Adds the spares an earlier process left and sets the next number above
- * theirs. Each is emptied first: a crash during recycling can leave a
- * finished run's files in one. Before the thread starts. */
+ * theirs. Each is emptied first, because a crash during recycling can
+ * leave a finished run's files in one. Called before the thread starts. */
 static int list_existing(struct run_spares *spares, char *err, size_t err_len)
 {
     DIR *dir = opendir(spares->runs_dir);

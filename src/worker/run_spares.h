@@ -16,7 +16,7 @@
 struct run_spares;
 
 /* Lists the spares already in runs_dir and starts the thread that keeps
- * target_count of them ready. The pool holds at most keep_count (at least
+ * target_count of them ready. The pool contains at most keep_count (at least
  * target_count) spares, and a recycled directory beyond that is deleted.
  * runs_dir must exist. */
 struct run_spares *run_spares_start(const char *runs_dir, int target_count, int keep_count,

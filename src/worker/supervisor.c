@@ -421,9 +421,9 @@ static void *supervisor_thread(void *arg)
  * spare taken by the other slot is still being replaced, up to this many. */
 #define MAX_SPARE_COUNT 8
 
-/* The pool keeps one more spare per slot than it makes, so that the
- * directories of the runs in flight fit back into it when they finish and
- * the steady state neither creates nor deletes one. */
+/* The pool keeps up to one spare per slot beyond the number it creates,
+ * so that the directories of the runs in flight fit back into it when
+ * they finish, and the steady state neither creates nor deletes one. */
 static int spare_keep_count(int target_count, int slots)
 {
     return target_count + slots;
