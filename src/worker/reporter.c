@@ -252,8 +252,11 @@ static void *reporter_thread(void *arg)
         log_debug("worker", "report sent type=%s task=%lld attempt=%d seq=%lld status=%ld",
                   report_type_route(report.type), report.task_id, report.attempt, report.seq,
                   status);
-        if (report.type == REPORT_COMPLETE)
-            run_table_ack(reporter->table, report.task_id, report.attempt);
+        /* The lane sent the run's artifacts before this report, so once
+         * the run is forgotten nothing reads its directory again. */
+        if (report.type == REPORT_COMPLETE &&
+            run_table_ack(reporter->table, report.task_id, report.attempt))
+            supervisor_recycle_run(reporter->sup, report.task_id, report.attempt);
         outbox_remove(reporter->outbox, id);
         report_clear(&report);
     }

@@ -54,19 +54,27 @@ out:
     return rc;
 }
 
+int run_files_write_payload(const char *run_dir, const char *payload, size_t payload_len,
+                            char *err, size_t err_len)
+{
+    char *payload_path = xasprintf("%s/payload.json", run_dir);
+    int rc = write_file(payload_path, payload, payload_len, err, err_len);
+
+    free(payload_path);
+    return rc;
+}
+
 int run_files_create(const char *run_dir, const char *payload, size_t payload_len, char *err,
                      size_t err_len)
 {
     char *artifacts = xasprintf("%s/artifacts", run_dir);
-    char *payload_path = xasprintf("%s/payload.json", run_dir);
     int rc = -1;
 
     if (make_dir(run_dir, err, err_len) < 0 || make_dir(artifacts, err, err_len) < 0)
         goto out;
-    rc = write_file(payload_path, payload, payload_len, err, err_len);
+    rc = run_files_write_payload(run_dir, payload, payload_len, err, err_len);
 out:
     free(artifacts);
-    free(payload_path);
     return rc;
 }
 

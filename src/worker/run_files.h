@@ -47,6 +47,11 @@ char *run_dir_path(const char *state_dir, long long task_id, int attempt);
 int run_files_create(const char *run_dir, const char *payload, size_t payload_len, char *err,
                      size_t err_len);
 
+/* Overwrites payload.json of a run directory that exists, such as a
+ * spare, with O_TRUNC, so that its inode is reused. */
+int run_files_write_payload(const char *run_dir, const char *payload, size_t payload_len,
+                            char *err, size_t err_len);
+
 /* Writes the first state.json of a run directory, without a sync. The
  * program must not start before this returned 0, so that recovery after
  * a crash of the worker process finds the run's processes by run token.

@@ -223,7 +223,8 @@ void sup_run_finish(struct supervisor *sup, struct sup_run *run)
     if (run_record_save(run->dir, &run->record, 0, err, sizeof(err)) < 0)
         log_error("worker", "cannot save run state task=%lld attempt=%d: %s", run->task_id,
                   run->attempt, err);
-    run_table_release(sup->table, run->task_id, run->attempt);
+    if (run_table_release(sup->table, run->task_id, run->attempt))
+        run_spares_recycle(sup->spares, run->dir);
     /* Only the first line of the error: the rest is the program's output. */
     log_info("worker", "task finished task=%lld attempt=%d status=%s%s%.*s", run->task_id,
              run->attempt, outcome.status, outcome.error ? " error=" : "",

@@ -72,6 +72,7 @@ static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
                          size_t err_len)
 {
     struct run_record *record = &run->record;
+    int rc;
 
     run->dir = run_dir_path(sup->config->state_dir, run->task_id, run->attempt);
     record->task_id = run->task_id;
@@ -85,9 +86,14 @@ static int prepare_files(struct supervisor *sup, struct sup_run *run, char *err,
         snprintf(err, err_len, "cannot read random bytes for the run token");
         return -1;
     }
-    /* Without a spare, run_files_create makes the directory and files. */
-    run_spares_take(sup->spares, run->dir);
-    if (run_files_create(run->dir, run->payload, run->payload_len, err, err_len) < 0)
+    /* A spare has artifacts/; without one, run_files_create makes the
+     * directory. A spare may lack a file after a crash during its making,
+     * so every file is opened with O_CREAT all the same. */
+    if (run_spares_take(sup->spares, run->dir) == 0)
+        rc = run_files_write_payload(run->dir, run->payload, run->payload_len, err, err_len);
+    else
+        rc = run_files_create(run->dir, run->payload, run->payload_len, err, err_len);
+    if (rc < 0)
         return -1;
     if (run_record_create(run->dir, record, err, err_len) < 0)
         return -1;
@@ -114,7 +120,7 @@ static int spawn_program(struct supervisor *sup, struct sup_run *run, char *err,
 
     /* O_APPEND puts each write of the program at the end whatever the
      * offset; the worker reads with pread, which leaves it alone. */
-    run->log_fd = open(log_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    run->log_fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (payload_fd < 0 || run->log_fd < 0) {
         snprintf(err, err_len, "cannot open the files of run directory '%s': %s", run->dir,
                  strerror(errno));

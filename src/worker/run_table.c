@@ -207,19 +207,23 @@ void run_table_set_phase(struct run_table *table, long long task_id, int attempt
     pthread_mutex_unlock(&table->lock);
 }
 
-void run_table_release(struct run_table *table, long long task_id, int attempt)
+int run_table_release(struct run_table *table, long long task_id, int attempt)
 {
     struct run_entry *entry;
+    int forgotten = 0;
 
     pthread_mutex_lock(&table->lock);
     entry = find_run(table, task_id, attempt);
     if (entry && entry->view.phase != RUN_FINISHED) {
         table->used--;
         entry->view.phase = RUN_FINISHED;
-        if (entry->acked)
+        if (entry->acked) {
             remove_run(table, entry);
+            forgotten = 1;
+        }
     }
     pthread_mutex_unlock(&table->lock);
+    return forgotten;
 }
 
 void run_table_add_finished(struct run_table *table, long long task_id, int attempt)
@@ -231,18 +235,22 @@ void run_table_add_finished(struct run_table *table, long long task_id, int atte
     pthread_mutex_unlock(&table->lock);
 }
 
-void run_table_ack(struct run_table *table, long long task_id, int attempt)
+int run_table_ack(struct run_table *table, long long task_id, int attempt)
 {
     struct run_entry *entry;
+    int forgotten = 0;
 
     pthread_mutex_lock(&table->lock);
     entry = find_run(table, task_id, attempt);
-    if (entry) {
+    if (entry && !entry->acked) {
         entry->acked = 1;
-        if (entry->view.phase == RUN_FINISHED)
+        if (entry->view.phase == RUN_FINISHED) {
             remove_run(table, entry);
+            forgotten = 1;
+        }
     }
     pthread_mutex_unlock(&table->lock);
+    return forgotten;
 }
 
 int run_table_snapshot(struct run_table *table, struct run_view **out)

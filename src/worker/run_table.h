@@ -49,15 +49,17 @@ void run_table_set_phase(struct run_table *table, long long task_id, int attempt
                          enum run_phase phase, int pid);
 
 /* Frees the run's slot; the run stays listed as finished until
- * run_table_ack. */
-void run_table_release(struct run_table *table, long long task_id, int attempt);
+ * run_table_ack. Returns 1 when the acknowledgement came first, so the
+ * run is forgotten now, and 0 otherwise. */
+int run_table_release(struct run_table *table, long long task_id, int attempt);
 
 /* Lists a run whose final report is queued but has no slot (recovery). */
 void run_table_add_finished(struct run_table *table, long long task_id, int attempt);
 
 /* Notes that the server acknowledged (or rejected for good) the final
- * report; a finished run is then forgotten. May come before release. */
-void run_table_ack(struct run_table *table, long long task_id, int attempt);
+ * report; a finished run is then forgotten. May come before release.
+ * Returns 1 when this call forgot the run, and 0 otherwise. */
+int run_table_ack(struct run_table *table, long long task_id, int attempt);
 
 /* Copies all listed runs into *out (caller frees) and returns how many. */
 int run_table_snapshot(struct run_table *table, struct run_view **out);

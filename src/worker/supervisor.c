@@ -421,6 +421,22 @@ static void *supervisor_thread(void *arg)
  * spare taken by the other slot is still being replaced, up to this many. */
 #define MAX_SPARE_COUNT 8
 
+/* The pool keeps up to one spare per slot beyond the number it creates,
+ * so that the directories of the runs in flight fit back into it when
+ * they finish, and the steady state neither creates nor deletes one. */
+static int spare_keep_count(int target_count, int slots)
+{
+    return target_count + slots;
+}
+
+void supervisor_recycle_run(struct supervisor *sup, long long task_id, int attempt)
+{
+    char *dir = run_dir_path(sup->config->state_dir, task_id, attempt);
+
+    run_spares_recycle(sup->spares, dir);
+    free(dir);
+}
+
 int supervisor_start(struct supervisor *sup, char *err, size_t err_len)
 {
     char *runs_dir = xasprintf("%s/runs", sup->config->state_dir);
@@ -430,7 +446,9 @@ int supervisor_start(struct supervisor *sup, char *err, size_t err_len)
 
     if (spare_count > MAX_SPARE_COUNT)
         spare_count = MAX_SPARE_COUNT;
-    sup->spares = run_spares_start(runs_dir, spare_count, spare_err, sizeof(spare_err));
+    sup->spares = run_spares_start(runs_dir, spare_count,
+                                   spare_keep_count(spare_count, sup->config->slots), spare_err,
+                                   sizeof(spare_err));
     if (!sup->spares)
         log_warn("worker", "runs create their directories when they start: %s", spare_err);
     free(runs_dir);

@@ -41,6 +41,10 @@ void supervisor_submit(struct supervisor *sup, long long task_id, int attempt,
 void supervisor_kill(struct supervisor *sup, long long task_id, int attempt,
                      enum kill_reason reason);
 
+/* Returns the directory of a finished run to the spare pool; call it when
+ * run_table_ack returns 1. Thread-safe. */
+void supervisor_recycle_run(struct supervisor *sup, long long task_id, int attempt);
+
 /* Waits until the thread ended, which it does after a SIGTERM or SIGINT
  * once no run is left. Requests made after that are accepted and dropped. */
 void supervisor_join(struct supervisor *sup);

@@ -58,7 +58,7 @@ static int take_within(struct run_spares *spares, const char *run_dir)
 static void spare_becomes_run_dir(void **state)
 {
     char err[256];
-    struct run_spares *spares = run_spares_start(runs_dir, 2, err, sizeof(err));
+    struct run_spares *spares = run_spares_start(runs_dir, 2, 3, err, sizeof(err));
     char *run_dir = xasprintf("%s/7-1", runs_dir);
     char *other_dir = xasprintf("%s/7-2", runs_dir);
 
@@ -91,7 +91,7 @@ static void spares_of_earlier_process_used(void **state)
     (void)state;
     assert_int_equal(mkdir(earlier_dir, 0700), 0);
     assert_int_equal(mkdir(spare, 0700), 0);
-    spares = run_spares_start(earlier_dir, 1, err, sizeof(err));
+    spares = run_spares_start(earlier_dir, 1, 1, err, sizeof(err));
     assert_non_null(spares);
     /* Ready at once: the thread makes none while one is ready. */
     assert_int_equal(run_spares_take(spares, run_dir), 0);
@@ -103,10 +103,96 @@ static void spares_of_earlier_process_used(void **state)
     free(run_dir);
 }
 
+static off_t file_size(const char *dir, const char *name)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    struct stat st;
+    off_t size = stat(path, &st) == 0 ? st.st_size : -1;
+
+    free(path);
+    return size;
+}
+
+static void write_file_text(const char *dir, const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *file = fopen(path, "w");
+
+    assert_non_null(file);
+    fputs(text, file);
+    fclose(file);
+    free(path);
+}
+
+/* Waits up to 5 s until the named entry of dir exists or not. */
+static int wait_exists(const char *dir, const char *name, int expected)
+{
+    for (int i = 0; i < 500; i++) {
+        if (exists(dir, name, S_IFDIR) == expected)
+            return 1;
+        sleep_ms(10);
+    }
+    return 0;
+}
+
+static void recycled_dir_returns_empty(void **state)
+{
+    char err[256];
+    char *pool_dir = xasprintf("%s/recycle", runs_dir);
+    char *first = xasprintf("%s/9-1", pool_dir);
+    char *second = xasprintf("%s/10-1", pool_dir);
+    struct stat before, after;
+    struct run_spares *spares;
+
+    (void)state;
+    assert_int_equal(mkdir(pool_dir, 0700), 0);
+    spares = run_spares_start(pool_dir, 1, 1, err, sizeof(err));
+    assert_non_null(spares);
+    assert_int_equal(take_within(spares, first), 0);
+    write_file_text(first, "output.log", "old output\n");
+    write_file_text(first, "result.json", "{}");
+    write_file_text(first, "artifacts/a.txt", "a");
+    assert_int_equal(stat(first, &before), 0);
+
+    /* Whether the thread deletes the recycled directory (the pool already
+     * refilled) or empties it, the next take gets an empty spare. */
+    run_spares_recycle(spares, first);
+    assert_true(wait_exists(pool_dir, "9-1", 0));
+    assert_int_equal(take_within(spares, second), 0);
+    assert_int_equal(file_size(second, "output.log"), 0);
+    assert_int_equal(file_size(second, "result.json"), -1);
+    assert_int_equal(file_size(second, "artifacts/a.txt"), -1);
+
+    /* With room in the pool, the directory comes back with its inode. */
+    write_file_text(second, "output.log", "second output\n");
+    assert_int_equal(stat(second, &before), 0);
+    run_spares_stop(spares);
+    spares = run_spares_start(pool_dir, 1, 3, err, sizeof(err));
+    assert_non_null(spares);
+    run_spares_recycle(spares, second);
+    assert_true(wait_exists(pool_dir, "10-1", 0));
+    for (int i = 0; i < 3; i++) {
+        char *run_dir = xasprintf("%s/11-%d", pool_dir, i + 1);
+
+        assert_int_equal(take_within(spares, run_dir), 0);
+        assert_int_equal(file_size(run_dir, "output.log"), 0);
+        assert_int_equal(stat(run_dir, &after), 0);
+        if (after.st_ino == before.st_ino)
+            before.st_ino = 0;
+        free(run_dir);
+    }
+    assert_int_equal(before.st_ino, 0);
+    run_spares_stop(spares);
+    free(pool_dir);
+    free(first);
+    free(second);
+}
+
 static void take_without_spares(void **state)
 {
     (void)state;
     assert_int_equal(run_spares_take(NULL, "/nonexistent/1-1"), -1);
+    run_spares_recycle(NULL, "/nonexistent/1-1");
     run_spares_stop(NULL);
 }
 
@@ -115,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spare_becomes_run_dir),
         cmocka_unit_test(spares_of_earlier_process_used),
+        cmocka_unit_test(recycled_dir_returns_empty),
         cmocka_unit_test(take_without_spares),
     };
 
