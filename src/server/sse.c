@@ -212,7 +212,10 @@ static void resume_stream(void *ctx)
 
 /* Suspends the connection until the hub has something for this stream.
  * The suspension comes first, so a wake right after parking finds a
- * suspended connection to resume. */
+ * suspended connection to resume.
+ * NOTE: libmicrohttpd does not watch a suspended connection, so a client
+ * that went away holds its connection until the next event or keepalive
+ * (up to 15 s) finds it closed. */
 static void park_stream(struct sse_stream *s)
 {
     MHD_suspend_connection(s->connection);
