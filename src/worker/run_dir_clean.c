@@ -20,6 +20,20 @@ static int is_dot_or_dotdot(const char *name)
     return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
+/* Reads the entry name of the directory open as dir_fd without following
+ * a symbolic link. Returns 1 with *st filled, 0 when the entry is gone, -1
+ * with a message in err on any other failure. */
+static int stat_entry(int dir_fd, const char *dir, const char *name, struct stat *st,
+                      char *err, size_t err_len)
+{
+    if (fstatat(dir_fd, name, st, AT_SYMLINK_NOFOLLOW) == 0)
+        return 1;
+    if (errno == ENOENT)
+        return 0;
+    snprintf(err, err_len, "cannot read '%s/%s': %s", dir, name, strerror(errno));
+    return -1;
+}
+
 /* Deletes the entry name of the directory open as parent_fd, with its
  * contents when it is a directory. */
 static int remove_entry_at(int parent_fd, const char *dir, const char *name, int depth,
@@ -27,14 +41,10 @@ static int remove_entry_at(int parent_fd, const char *dir, const char *name, int
 {
     struct stat st;
     int fd;
-    int rc;
+    int rc = stat_entry(parent_fd, dir, name, &st, err, err_len);
 
-    if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, err_len, "cannot read '%s/%s': %s", dir, name, strerror(errno));
-        return -1;
-    }
+    if (rc <= 0)
+        return rc;
     if (!S_ISDIR(st.st_mode)) {
         if (unlinkat(parent_fd, name, 0) < 0 && errno != ENOENT) {
             snprintf(err, err_len, "cannot delete '%s/%s': %s", dir, name, strerror(errno));
@@ -103,13 +113,10 @@ static int truncate_at(int dir_fd, const char *dir, const char *name, char *err,
 {
     struct stat st;
     int fd;
+    int rc = stat_entry(dir_fd, dir, name, &st, err, err_len);
 
-    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, err_len, "cannot read '%s/%s': %s", dir, name, strerror(errno));
-        return -1;
-    }
+    if (rc <= 0)
+        return rc;
     if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
         return remove_entry_at(dir_fd, dir, name, 0, err, err_len);
     if (st.st_size == 0)

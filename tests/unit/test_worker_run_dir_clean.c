@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
+#include "temp_dir.h"
 #include "worker/run_dir_clean.h"
 
 static char base_dir[] = "/tmp/taskrelay-test-run-dir-clean-XXXXXX";
@@ -22,17 +23,13 @@ static char base_dir[] = "/tmp/taskrelay-test-run-dir-clean-XXXXXX";
 static int make_base(void **state)
 {
     (void)state;
-    return mkdtemp(base_dir) ? 0 : -1;
+    return temp_dir_make(base_dir);
 }
 
 static int remove_base(void **state)
 {
-    char *command = xasprintf("rm -rf '%s'", base_dir);
-    int rc = system(command);
-
     (void)state;
-    free(command);
-    return rc == 0 ? 0 : -1;
+    return temp_dir_remove(base_dir);
 }
 
 static void write_text(const char *dir, const char *name, const char *text)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
+#include "temp_dir.h"
 #include "worker/run_spares.h"
 
 static char runs_dir[] = "/tmp/taskrelay-test-run-spares-XXXXXX";
@@ -21,17 +22,13 @@ static char runs_dir[] = "/tmp/taskrelay-test-run-spares-XXXXXX";
 static int make_dir(void **state)
 {
     (void)state;
-    return mkdtemp(runs_dir) ? 0 : -1;
+    return temp_dir_make(runs_dir);
 }
 
 static int remove_dir(void **state)
 {
-    char *command = xasprintf("rm -rf '%s'", runs_dir);
-    int rc = system(command);
-
     (void)state;
-    free(command);
-    return rc == 0 ? 0 : -1;
+    return temp_dir_remove(runs_dir);
 }
 
 static int exists(const char *dir, const char *name, mode_t type)
