@@ -27,7 +27,7 @@ int bench_kind_counts(struct httpc *client, const struct bench_target *target,
 
 /* Creates count tasks of kind with creator_count requests in flight, each
  * on its own keep-alive connection and each sent as soon as the previous
- * one on that connection was answered 201, all from the calling thread.
+ * one on that connection got its 201, all from the calling thread.
  * Stops early at deadline_ns (bench_now_ns clock). Sets *created_count to
  * the tasks the server acknowledged. Returns 0 when all were created, -1
  * with the first error in err otherwise. */

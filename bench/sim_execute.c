@@ -216,7 +216,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 }
 
 /* Runs the server's ready connections. MHD keeps connections with unread
- * data on its own list, and then asks for a zero timeout. */
+ * data on its own list, and then requests a zero timeout. */
 static int on_daemon_ready(void *arg)
 {
     struct sim_worker *worker = arg;

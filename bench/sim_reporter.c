@@ -73,7 +73,7 @@ static void put_on_wire(struct sim_run *run)
     if (post_request_send(&run->request, curl_loop_multi(fleet->loop), run->url, run->body,
                           run->body_len) < 0) {
         sim_fleet_count_error(fleet);
-        log_warn("bench", "curl refused a report worker=%s task=%lld", worker->id,
+        log_warn("bench", "curl rejected a report worker=%s task=%lld", worker->id,
                  (long long)run->task_id);
         return;
     }

@@ -77,8 +77,8 @@ int server_main(int argc, char **argv)
     app.config = opts.config;
     /* glibc gives threads their own malloc arenas, up to 8 per core, and
      * each keeps the memory freed into it. With 32 HTTP threads serving
-     * large list pages that kept 10 to 20 MiB more resident after reads of
-     * a large store; two arenas keep it near what the data needs. */
+     * large list pages, that kept 10 to 20 MiB more resident after reads
+     * of a large store. Two arenas keep it near what the data needs. */
     mallopt(M_ARENA_MAX, 2);
     if (make_data_dirs(app.config.data_dir) < 0) {
         server_options_free(&opts);

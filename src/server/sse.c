@@ -214,7 +214,7 @@ static void resume_stream(void *ctx)
  * The suspension comes first, so a wake right after parking finds a
  * suspended connection to resume.
  * NOTE: libmicrohttpd does not watch a suspended connection, so a client
- * that went away holds its connection until the next event or keepalive
+ * that went away keeps its connection open until the next event or keepalive
  * (up to 15 s) finds it closed. */
 static void park_stream(struct sse_stream *s)
 {

@@ -430,7 +430,7 @@ void outbox_remove(struct outbox *outbox, unsigned long long id)
     for (size_t i = 0; i < outbox->count; i++) {
         if (outbox->entries[i].id != id)
             continue;
-        /* The mark says that every id up to it is acknowledged, so it
+        /* The mark means that every id up to it is acknowledged, so it
          * moves only up to the oldest report still queued. */
         outbox_journal_write_mark(outbox->mark_fd, i == 0 ? id : outbox->entries[0].id - 1);
         outbox_release_segment(outbox, outbox->entries[i].segment);

@@ -26,7 +26,7 @@ long long sup_next_seq(struct supervisor *sup, struct sup_run *run)
         /* Recovery sends the lost report of a run with the reserved bound
          * plus one, so the bound is written before a report above the old
          * one is queued. Not synced: after a crash of the worker process
-         * the page cache holds the bound. After a crash of the machine a
+         * the page cache still has the bound. After a crash of the machine a
          * stale bound makes the server ignore the lost report, and the
          * server marks the run lost from the heartbeat instead. */
         run->record.seq = run->seq + RUN_SEQ_BLOCK;

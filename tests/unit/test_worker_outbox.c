@@ -370,7 +370,7 @@ static void failing_lanes_and_sync(void **state)
     assert_int_equal(outbox_sync(outbox, err, sizeof(err)), 0);
 
     put_report(outbox, REPORT_START, 1);
-    /* Only the first failure of a lane asks the caller to sync. */
+    /* Only the first failure of a lane requests a sync from the caller. */
     assert_int_equal(outbox_set_lane_failing(outbox, 1, 1), 1);
     assert_int_equal(outbox_set_lane_failing(outbox, 1, 1), 0);
     assert_int_equal(outbox_set_lane_failing(outbox, 0, 1), 1);
