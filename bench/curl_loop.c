@@ -37,10 +37,10 @@ struct loop_source {
 
 #define CURL_SOCKET_TAG (UINT64_C(1) << 62)
 
-/* What the epoll set holds for one of curl's sockets. A socket curl stops
+/* The epoll registration of one of curl's sockets. A socket that curl stops
  * watching between two requests on a kept-alive connection stays in the
- * set as IDLE, so reusing it costs no epoll_ctl; an event on an IDLE
- * socket (the peer closed it) removes it then. */
+ * set as IDLE, so reusing it costs no epoll_ctl. An event on an IDLE
+ * socket means the peer closed it, and removes it from the set. */
 enum curl_fd_state {
     CURL_FD_NONE,
     CURL_FD_ACTIVE,

@@ -9,10 +9,10 @@ static size_t keep_response_head(char *data, size_t size, size_t count, void *us
     struct post_request *request = userdata;
     size_t len = size * count;
     size_t room = sizeof(request->response) - 1 - request->response_len;
-    size_t kept = len < room ? len : room;
+    size_t copy_len = len < room ? len : room;
 
-    memcpy(request->response + request->response_len, data, kept);
-    request->response_len += kept;
+    memcpy(request->response + request->response_len, data, copy_len);
+    request->response_len += copy_len;
     request->response[request->response_len] = '\0';
     return len;
 }

@@ -190,10 +190,10 @@ static size_t build_heartbeat(struct sim_worker *worker)
     return len;
 }
 
-static void heartbeat_failed(struct sim_worker *worker, const char *what, long status)
+static void heartbeat_failed(struct sim_worker *worker, const char *request_name, long status)
 {
     sim_fleet_count_error(worker->fleet);
-    log_warn("bench", "%s failed worker=%s status=%ld", what, worker->id, status);
+    log_warn("bench", "%s failed worker=%s status=%ld", request_name, worker->id, status);
 }
 
 /* Reopens the gate after a heartbeat and sends the reports it held. */

@@ -142,7 +142,7 @@ void api_task_create(struct app *app, struct http_exchange *ex)
     char err[256];
     char location[64];
     struct dispatch_claims *claims;
-    int existed = 0, synced;
+    int existed = 0;
     int64_t seq = 0;
 
     if (!body)
@@ -158,9 +158,7 @@ void api_task_create(struct app *app, struct http_exchange *ex)
     /* A free slot is claimed for the task before it is on disk, so the
      * claim joins the same commit, and the push goes out once it is. */
     claims = existed ? NULL : dispatcher_claim_now(app->dispatcher, NULL);
-    synced = app->store->ops->sync(app->store) == STORE_OK;
-    dispatcher_push_claimed(app->dispatcher, claims, synced);
-    if (!synced) {
+    if (!dispatcher_sync_and_push(app->dispatcher, claims)) {
         log_error("api", "task create failed kind=%s: the commit did not reach the disk",
                   spec.kind);
         http_reply_error(ex, 500, "internal", "the task could not be stored; try again");

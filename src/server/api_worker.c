@@ -227,13 +227,9 @@ void api_apply_report(struct app *app, struct http_exchange *ex, long long id,
     /* A final status must be on disk before the worker hears it arrived.
      * A slot it freed is filled in the same commit. */
     if (rc == STORE_OK && r->type == REPORT_COMPLETE) {
-        int synced;
-
         if (outcome == REPORT_APPLIED)
             claims = dispatcher_claim_now(app->dispatcher, r->worker_id);
-        synced = app->store->ops->sync(app->store) == STORE_OK;
-        dispatcher_push_claimed(app->dispatcher, claims, synced);
-        if (!synced)
+        if (!dispatcher_sync_and_push(app->dispatcher, claims))
             rc = STORE_FAILED;
     }
     if (rc == STORE_NOT_FOUND) {

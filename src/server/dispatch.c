@@ -287,7 +287,9 @@ struct dispatch_claims *dispatcher_claim_now(struct dispatcher *d, const char *f
     return c;
 }
 
-void dispatcher_push_claimed(struct dispatcher *d, struct dispatch_claims *c, int synced)
+/* Pushes the claimed tasks once synced, or drops their tracking after a
+ * failed sync, and frees c. Lock not held. */
+static void push_claimed(struct dispatcher *d, struct dispatch_claims *c, int synced)
 {
     if (!c)
         return;
@@ -312,13 +314,20 @@ void dispatcher_push_claimed(struct dispatcher *d, struct dispatch_claims *c, in
     claims_free(c);
 }
 
+int dispatcher_sync_and_push(struct dispatcher *d, struct dispatch_claims *claims)
+{
+    int synced = d->app->store->ops->sync(d->app->store) == STORE_OK;
+
+    push_claimed(d, claims, synced);
+    return synced;
+}
+
 /* One dispatch round of the dispatcher thread. The claims reach the disk
  * before any of them is pushed, and the lock is not held meanwhile. Lock
  * held on entry and return. */
 static void dispatch_round(struct dispatcher *d)
 {
     struct dispatch_claims *c = xcalloc(1, sizeof(*c));
-    int synced = 1;
 
     claim_ready(d, c);
     if (c->count == 0) {
@@ -326,8 +335,7 @@ static void dispatch_round(struct dispatcher *d)
         return;
     }
     pthread_mutex_unlock(&d->lock);
-    synced = d->app->store->ops->sync(d->app->store) == STORE_OK;
-    dispatcher_push_claimed(d, c, synced);
+    dispatcher_sync_and_push(d, c);
     pthread_mutex_lock(&d->lock);
 }
 

@@ -23,13 +23,12 @@ void dispatcher_wake(struct dispatcher *d);
 /* Claims ready tasks for free slots in the caller's thread, so that the
  * claims join the store commit the caller is about to sync (a create, a
  * final report). freed_worker_id names a worker whose slot the caller just
- * freed, or is NULL. Returns NULL when nothing was claimed. Pass the
- * result to dispatcher_push_claimed after the sync, with synced = 1 when
- * the sync succeeded. That call pushes the tasks (or, after a failed sync,
- * drops them) and frees the result. */
+ * freed, or is NULL. Returns NULL when nothing was claimed. */
 struct dispatch_claims *dispatcher_claim_now(struct dispatcher *d, const char *freed_worker_id);
-void dispatcher_push_claimed(struct dispatcher *d, struct dispatch_claims *claims,
-                             int synced);
+/* Syncs the store, which makes the caller's writes and the claims durable,
+ * then pushes the claimed tasks (or, after a failed sync, drops them) and
+ * frees claims, which may be NULL. Returns 1 when the sync succeeded. */
+int dispatcher_sync_and_push(struct dispatcher *d, struct dispatch_claims *claims);
 
 /* Returns 1 when some worker ever advertised kind or the server was
  * started with it. */

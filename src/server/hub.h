@@ -2,7 +2,7 @@
  * ring of the most recent events; each reader keeps its own position and
  * learns when it fell so far behind that events were overwritten.
  *
- * Readers never block in the hub. A stream with nothing to send parks a
+ * The hub has no blocking read. A stream with nothing to send parks a
  * hub_parker and suspends its connection. The hub calls the parker's wake
  * function when an event the stream may send arrives, when the stream has
  * been idle for the keepalive interval, and when the hub closes. */

@@ -20,7 +20,7 @@
 #include "worker/outbox_journal.h"
 
 /* A new segment starts with the first report after the current one grew
- * past this; a segment is deleted once every report in it is acknowledged. */
+ * past this. A segment is deleted once every report in it is acknowledged. */
 #define OUTBOX_SEGMENT_ROLL_LEN (1024 * 1024)
 
 void outbox_push_entry(struct outbox *outbox, unsigned long long id, long long task_id,
@@ -148,7 +148,7 @@ static int roll_segment(struct outbox *outbox, char *err, size_t err_len)
     return 0;
 }
 
-/* Appends one record to the current segment; on failure the segment is
+/* Appends one record to the current segment. On failure the segment is
  * cut back to its old length, so no torn record stays in front of later
  * ones. Write lock held. */
 static int append_record(struct outbox *outbox, unsigned long long id, const char *text,

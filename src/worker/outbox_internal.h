@@ -61,8 +61,8 @@ enum outbox_sync_mode {
     OUTBOX_SYNC_ALWAYS,
 };
 
-/* Appends a report's text to the current segment and queues it; a sync,
- * when sync_mode asks for one, comes before it is queued. */
+/* Appends a report's text to the current segment and queues it. When
+ * sync_mode requests a sync, the sync comes before the report is queued. */
 int outbox_queue_text(struct outbox *outbox, long long task_id, const char *text, size_t len,
                       enum outbox_sync_mode sync_mode, char *err, size_t err_len);
 /* Reads and decodes one queued report. */
